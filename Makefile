@@ -1,0 +1,51 @@
+# Lockstitch: `make run` to try it, `make test` to check it. Nothing else is needed by hand.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# pip warns about an unreachable extra index on these machines; keep the output readable.
+PIP := $(BIN)/pip --disable-pip-version-check -q
+
+.PHONY: install install-dev run test lint types unit services bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PIP) install --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	@$(PIP) install -c constraints.txt -e . 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -c "import lockstitch.app" # fails loudly if the install did not work
+	@touch $@
+
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	@$(PIP) install -c constraints.txt -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -c "import pytest, schemathesis, mypy"
+	@touch $@
+
+## Start Lockstitch on 127.0.0.1:8000 with SQLite under ./.lockstitch (demo account on first start).
+run: install
+	LOCKSTITCH_ENV=development $(BIN)/lockstitch serve --demo
+
+## Lint, types, and every test on SQLite and PostgreSQL.
+test: install-dev services lint types unit
+
+lint: install-dev
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+
+types: install-dev
+	$(BIN)/mypy
+
+unit: install-dev services
+	$(BIN)/pytest -q -n 2 --dist loadgroup
+
+services:
+	@scripts/ensure-postgres.sh
+
+bench: install-dev services
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .lockstitch .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,81 @@
+"""Every query about accounts and API tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lockstitch.kit.time import utcnow
+from lockstitch.models import Account, ApiToken
+
+
+@dataclass(frozen=True)
+class TokenOwner:
+    token_id: int
+    account_id: int
+    pricing_tier: str
+    scopes: frozenset[str]
+
+
+class AccountRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, account_id: int) -> Account | None:
+        return await self.session.get(Account, account_id)
+
+    async def email_taken(self, email: str) -> bool:
+        found = await self.session.scalar(select(Account.id).where(Account.email == email))
+        return found is not None
+
+    async def add(self, account: Account) -> Account:
+        self.session.add(account)
+        await self.session.flush()
+        return account
+
+    async def list(self) -> list[Account]:
+        return list(await self.session.scalars(select(Account).order_by(Account.id)))
+
+
+class TokenRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, token: ApiToken) -> ApiToken:
+        self.session.add(token)
+        await self.session.flush()
+        return token
+
+    async def owner_of(self, token_hash: str) -> TokenOwner | None:
+        """The account behind an active token, in one query (it runs on every request)."""
+        row = (
+            await self.session.execute(
+                select(ApiToken.id, ApiToken.account_id, ApiToken.scopes, Account.pricing_tier)
+                .join(Account, Account.id == ApiToken.account_id)
+                .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
+            )
+        ).first()
+        if row is None:
+            return None
+        return TokenOwner(row.id, row.account_id, row.pricing_tier, frozenset(row.scopes.split()))
+
+    async def list_for(self, account_id: int) -> list[ApiToken]:
+        return list(
+            await self.session.scalars(
+                select(ApiToken).where(ApiToken.account_id == account_id).order_by(ApiToken.id)
+            )
+        )
+
+    async def revoke(self, account_id: int, token_id: int) -> bool:
+        result = await self.session.execute(
+            update(ApiToken)
+            .where(
+                ApiToken.id == token_id,
+                ApiToken.account_id == account_id,
+                ApiToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=utcnow())
+        )
+        return bool(getattr(result, "rowcount", 0))

@@ -1,0 +1,139 @@
+"""The FastAPI application: routers, the one error handler, lifespan (embedded worker).
+
+Errors: services raise typed ``LockstitchError``s that carry their status and Stitch wire shape.
+Framework errors (unknown path, method not allowed, FastAPI validation) and ``RouteError``s are
+rendered in the error shape of the endpoint family the path belongs to (spec section 4); a
+method not allowed answers 404, as Stitch documents. Anything unexpected is a 500 whose body
+says nothing about the cause (it is logged, redacted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lockstitch import __version__
+from lockstitch.accounts.endpoints import router as accounts_router
+from lockstitch.catalog.endpoints import router as catalog_router
+from lockstitch.context import Context
+from lockstitch.kit.errors import (
+    AccountError,
+    JobError,
+    LockstitchError,
+    PlainError,
+    SourceError,
+)
+from lockstitch.kit.http import RouteError
+from lockstitch.kit.json import JSONResponse
+from lockstitch.kit.logging import get_logger
+from lockstitch.migrations import is_current
+from lockstitch.sources.endpoints import router as sources_router
+from lockstitch.worker.loop import Worker
+
+log = get_logger("lockstitch.app")
+
+_CODES = {400: "InvalidBody", 401: "Unauthorized", 404: "NotFound", 413: "InvalidBody"}
+_PLAIN_FAMILY = re.compile(
+    r"^/(v4/sources/[^/]+/streams|v4/destinations|v4/destination-types|v3/destinations)"
+)
+_JOB_FAMILY = re.compile(r"^/v4/sources/[^/]+/sync")
+
+
+def family_error(path: str, status: int, message: str) -> LockstitchError:
+    """The error for ``path`` in the shape its endpoint family uses."""
+    if path.startswith("/v3/accounts"):
+        return AccountError(_CODES.get(status, "BadRequest"), message, errors={}, status_code=status)
+    if _JOB_FAMILY.match(path):
+        return JobError(_CODES.get(status, "error").lower(), message, status_code=status)
+    if _PLAIN_FAMILY.match(path):
+        return PlainError(message, status_code=status)
+    return SourceError(_CODES.get(status, "Error"), message, status_code=status)
+
+
+def _render(error: LockstitchError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
+
+
+async def _on_lockstitch_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LockstitchError)
+    if isinstance(exc, RouteError):
+        return _render(family_error(request.url.path, exc.status_code, exc.message))
+    return _render(exc)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code in (404, 405):
+        message = "not found" if exc.status_code == 404 else f"method {request.method} is not allowed here"
+        return _render(family_error(request.url.path, 404, message))
+    return _render(family_error(request.url.path, exc.status_code, str(exc.detail)))
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    # FastAPI's own validation (path/query parameters); its default body would echo the input.
+    return _render(family_error(request.url.path, 400, "invalid request parameters"))
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error", path=request.url.path, method=request.method, exc_info=exc)
+    return JSONResponse(
+        {"error": "InternalError", "data": {"message": "The API is experiencing problems. Try again later."}},
+        status_code=500,
+    )
+
+
+def create_app(ctx: Context, *, embedded_worker: bool = False) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(Worker(ctx).run(stop)) if embedded_worker else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                await task
+            await ctx.close()
+
+    app = FastAPI(
+        title="Lockstitch",
+        version=__version__,
+        description="A self-hosted server for the Stitch Connect API v4.",
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+    )
+    app.state.ctx = ctx
+    app.add_exception_handler(LockstitchError, _on_lockstitch_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(Exception, _on_unexpected)
+    app.include_router(accounts_router)
+    app.include_router(catalog_router)
+    app.include_router(sources_router)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness", response_model=None)
+    async def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Readiness: database reachable and migrated",
+        response_model=None,
+    )
+    async def readyz() -> JSONResponse:
+        try:
+            ready = await is_current(ctx.db.engine)
+        except Exception:  # noqa: BLE001 - any database failure means "not ready", never a 500
+            ready = False
+        body: dict[str, Any] = {"status": "ok" if ready else "unavailable"}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    return app

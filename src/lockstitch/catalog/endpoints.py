@@ -1,0 +1,39 @@
+"""``/v4/source-types``: report cards of the types this server can run."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from lockstitch.accounts.auth import Principal, authenticated
+from lockstitch.kit.http import context_of
+from lockstitch.kit.json import JSONResponse
+from lockstitch.sources import errors, schemas
+
+router = APIRouter(tags=["source types"])
+Auth = Annotated[Principal, Depends(authenticated)]
+
+
+@router.get(
+    "/v4/source-types",
+    summary="List source types",
+    response_model=None,
+    responses={200: {"model": list[schemas.SourceTypeCard]}, **schemas.error_responses(401, 404)},
+)
+async def list_source_types(request: Request, who: Auth) -> JSONResponse:
+    catalog = context_of(request).catalog
+    return JSONResponse([t.type_card(who.pricing_tier) for t in catalog.source_types()])
+
+
+@router.get(
+    "/v4/source-types/{source_type}",
+    summary="Get a source type",
+    response_model=None,
+    responses={200: {"model": schemas.SourceTypeCard}, **schemas.error_responses(400, 401, 404)},
+)
+async def get_source_type(request: Request, source_type: str, who: Auth) -> JSONResponse:
+    found = context_of(request).catalog.source_type(source_type)
+    if found is None:
+        raise errors.invalid_type(source_type)
+    return JSONResponse(found.type_card(who.pricing_tier))

@@ -1,0 +1,59 @@
+"""Loading the catalogue: packaged definitions first, then each operator directory in order.
+
+A file in an operator directory whose ``type`` matches a packaged type replaces it; a new
+``type`` adds one. A file that does not validate stops start-up with its path and the problem,
+because serving a half-understood type would accept properties nobody can run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from lockstitch.catalog.models import SourceTypeFile
+from lockstitch.catalog.source_type import SourceType
+from lockstitch.kit.errors import ConfigurationError
+
+PACKAGED_SOURCES = Path(__file__).parent / "definitions" / "sources"
+
+
+class Catalog:
+    def __init__(self, source_types: Iterable[SourceType]) -> None:
+        self._sources = {t.type: t for t in source_types}
+        self._ordered = sorted(self._sources.values(), key=lambda t: t.type)
+
+    def source_type(self, name: str) -> SourceType | None:
+        return self._sources.get(name)
+
+    def source_types(self) -> list[SourceType]:
+        return self._ordered
+
+
+def load_catalog(extra_dirs: Iterable[Path] = ()) -> Catalog:
+    found: dict[str, SourceType] = {}
+    for directory in [PACKAGED_SOURCES, *extra_dirs]:
+        if not directory.is_dir():
+            raise ConfigurationError(f"source type directory {directory} does not exist")
+        for path in sorted(directory.glob("*.y*ml")):
+            source_type = load_source_type(path)
+            found[source_type.type] = source_type
+    return Catalog(found.values())
+
+
+def load_source_type(path: Path) -> SourceType:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        definition = SourceTypeFile.model_validate(raw)
+        return SourceType(definition, origin=str(path))
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{path}: not valid YAML: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_input=False)
+        )
+        raise ConfigurationError(f"{path}: {problems}") from None
+    except ValueError as exc:  # a json_schema that does not compile
+        raise ConfigurationError(f"{path}: {exc}") from None

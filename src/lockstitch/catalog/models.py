@@ -1,0 +1,80 @@
+"""The shape of a source-type YAML file, validated on load."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PropertyType = Literal[
+    "user_provided",
+    "read_only",
+    "system_provided_by_default",
+    "user_provided_immutable",
+    "user_provided_advanced",
+]
+StepType = Literal["form", "oauth", "profile", "discover_schema", "field_selection", "fully_configured"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PropertyDef(_Strict):
+    name: str = Field(min_length=1)
+    is_required: bool
+    is_credential: bool
+    system_provided: bool
+    property_type: PropertyType
+    json_schema: dict[str, Any] | None
+    tap_mutable: bool = False
+
+
+class StepDef(_Strict):
+    type: StepType
+    properties: list[PropertyDef] = Field(default_factory=list)
+
+
+class Details(_Strict):
+    pricing_tier: Literal["standard", "premium", "enterprise"] = "standard"
+    pipeline_state: Literal["alpha", "beta", "released", "deprecated"] = "released"
+    default_start_date: str | None = None
+    default_scheduling_interval: int | None = 60
+    protocol: str
+    access: bool = True
+    image_version: str | None = None
+
+
+class TapDef(_Strict):
+    """The Singer tap that runs this type, installed from PyPI into its own virtualenv."""
+
+    package: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    executable: str = Field(min_length=1)
+    # Extra requirements pinned beside the tap (e.g. "setuptools<81" for older SDK taps).
+    extra_requirements: list[str] = Field(default_factory=list)
+    # How the tap is handed its catalog: "--catalog" (singer-sdk) or "--properties" (classic taps).
+    catalog_flag: Literal["--catalog", "--properties"] = "--catalog"
+    # singer-sdk taps take long flags only and support --about/--test.
+    sdk: bool = False
+    # Stitch property name -> tap config key (and how to convert the string value).
+    config: dict[str, Any] = Field(default_factory=dict)
+    # Fixed tap settings that Stitch never exposes as properties.
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class OAuthDef(_Strict):
+    provider: str = Field(min_length=1)
+
+
+class SourceTypeFile(_Strict):
+    type: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    steps: list[StepDef] = Field(min_length=1)
+    details: Details
+    upgrade_available: dict[str, str] | None = None
+    # Values the system fills for read-only properties at creation, as templates over
+    # {account_id}, {source_id}, {image_version}.
+    system_values: dict[str, str] = Field(default_factory=dict)
+    tap: TapDef | None = None
+    oauth: OAuthDef | None = None

@@ -1,0 +1,96 @@
+"""Report cards: which step a source is at, and the Stitch JSON for a card.
+
+The step is computed by ``current_step`` alone, from the source's *facts* (which properties are
+provided, whether its last connection check succeeded, whether streams and fields are selected).
+Nothing else decides ``current_step``. The transition table is ``STEP_DONE``: a step is done when
+its predicate holds; the current step is the first step that is not done (``fully_configured`` is
+terminal). Examples from the Stitch data: a form without properties is done at once, so
+``import_api`` starts at ``2, fully_configured``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lockstitch.catalog.models import PropertyDef, StepDef
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    provided: frozenset[str] = field(default_factory=frozenset)
+    check_succeeded: bool = False
+    selection_complete: bool = False
+
+
+def _properties_done(step: StepDef, facts: SourceFacts) -> bool:
+    # Read-only properties are the system's to fill; a step waits only for what a user (or the
+    # managed OAuth handshake) must supply.
+    return all(
+        p.name in facts.provided for p in step.properties if p.is_required and p.property_type != "read_only"
+    )
+
+
+STEP_DONE: dict[str, Callable[[StepDef, SourceFacts], bool]] = {
+    "form": _properties_done,
+    "oauth": _properties_done,
+    "profile": _properties_done,
+    "discover_schema": lambda _step, facts: facts.check_succeeded,
+    "field_selection": lambda _step, facts: facts.selection_complete,
+    "fully_configured": lambda _step, _facts: False,
+}
+
+
+def current_step(steps: list[StepDef], facts: SourceFacts) -> tuple[int, str]:
+    """``(1-based index, step type)`` of the first step that is not done."""
+    for index, step in enumerate(steps, start=1):
+        if not STEP_DONE[step.type](step, facts):
+            return index, step.type
+    return len(steps), steps[-1].type
+
+
+def property_json(prop: PropertyDef, provided: bool) -> dict[str, Any]:
+    """One Property object, keys in Stitch's order."""
+    return {
+        "name": prop.name,
+        "is_required": prop.is_required,
+        "is_credential": prop.is_credential,
+        "system_provided": prop.system_provided,
+        "property_type": prop.property_type,
+        "json_schema": prop.json_schema,
+        "provided": provided,
+        "tap_mutable": prop.tap_mutable,
+    }
+
+
+class CardRenderer:
+    """Pre-renders every property twice (provided / not provided) so a card costs one list
+    comprehension per step. The pieces are shared between responses and never mutated."""
+
+    def __init__(self, source_type: str, steps: list[StepDef]) -> None:
+        self.source_type = source_type
+        self.steps = steps
+        self._rendered = [
+            (
+                step.type,
+                [(p.name, property_json(p, False), property_json(p, True)) for p in step.properties],
+            )
+            for step in steps
+        ]
+
+    def card(self, facts: SourceFacts) -> dict[str, Any]:
+        index, step_type = current_step(self.steps, facts)
+        provided = facts.provided
+        return {
+            "type": self.source_type,
+            "current_step": index,
+            "current_step_type": step_type,
+            "steps": [
+                {
+                    "type": kind,
+                    "properties": [yes if name in provided else no for name, no, yes in props],
+                }
+                for kind, props in self._rendered
+            ],
+        }

@@ -1,0 +1,88 @@
+"""A loaded source type: its definition plus what is precomputed from it for fast requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema_rs
+
+from lockstitch.catalog.models import PropertyDef, SourceTypeFile
+from lockstitch.catalog.report_card import CardRenderer, SourceFacts
+
+TIER_RANK = {"standard": 0, "premium": 1, "enterprise": 2}
+# Stitch's platform fills `product` on every source; it is not on any report card.
+IMPLICIT_READ_ONLY = {"product": "pipeline"}
+
+
+@dataclass(frozen=True)
+class PropertySpec:
+    definition: PropertyDef
+    step: str
+    validator: Any  # jsonschema_rs validator, or None when the property has no json_schema
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+    def is_valid(self, value: Any) -> bool:
+        if self.validator is None:
+            # Stitch's properties without a schema (cron_expression, a few keys) take strings.
+            return isinstance(value, str)
+        return bool(self.validator.is_valid(value))
+
+
+class SourceType:
+    def __init__(self, definition: SourceTypeFile, origin: str) -> None:
+        self.definition = definition
+        self.origin = origin
+        self.type = definition.type
+        self.details = definition.details
+        self.properties: dict[str, PropertySpec] = {}
+        for step in definition.steps:
+            for prop in step.properties:
+                schema = prop.json_schema
+                validator = (
+                    jsonschema_rs.validator_for(schema, validate_formats=True) if schema is not None else None
+                )
+                self.properties[prop.name] = PropertySpec(prop, step.type, validator)
+        self.credential_names = frozenset(n for n, p in self.properties.items() if p.definition.is_credential)
+        self.step_types = [s.type for s in definition.steps]
+        self.renderer = CardRenderer(self.type, definition.steps)
+        self._details_json = {
+            access: {**self.details.model_dump(), "access": access} for access in (True, False)
+        }
+        self.template = self.renderer.card(SourceFacts())
+
+    @property
+    def image_version(self) -> str:
+        return self.details.image_version or "1.latest"
+
+    @property
+    def has_oauth_step(self) -> bool:
+        return "oauth" in self.step_types
+
+    def access_for(self, account_tier: str) -> bool:
+        """Stitch's ``details.access``: the plan meets the tier and the type is usable."""
+        if not self.details.access or self.details.pipeline_state in ("alpha", "deprecated"):
+            return False
+        return TIER_RANK[account_tier] >= TIER_RANK[self.details.pricing_tier]
+
+    def type_card(self, account_tier: str) -> dict[str, Any]:
+        """``GET /v4/source-types/{type}``: the template card with details and upgrade info."""
+        return {
+            **self.template,
+            "details": self._details_json[self.access_for(account_tier)],
+            "upgrade_available": self.definition.upgrade_available,
+        }
+
+    def system_values(self, account_id: int, source_id: int) -> dict[str, str]:
+        """Values the system fills at creation for read-only properties."""
+        values: dict[str, str] = {}
+        if "image_version" in self.properties:
+            values["image_version"] = self.image_version
+        context = {"account_id": account_id, "source_id": source_id, "image_version": self.image_version}
+        for name, template in self.definition.system_values.items():
+            values[name] = template.format(**context)
+        values.update(IMPLICIT_READ_ONLY)
+        return values

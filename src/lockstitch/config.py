@@ -1,0 +1,191 @@
+"""Settings: the one place that reads the environment and the operator's TOML file.
+
+Sources, highest precedence first: explicit arguments, ``LOCKSTITCH_*`` environment variables,
+the TOML file named by ``LOCKSTITCH_CONFIG``, defaults. Example TOML::
+
+    env = "production"
+    encryption_keys = ["k2:...", "k1:..."]      # newest first
+    source_type_dirs = ["/etc/lockstitch/source-types"]
+
+    [[partners]]
+    id = "oc_example"
+    secret = "..."
+    default_pricing_tier = "enterprise"
+
+In development (``env = "development"``, what ``make run`` uses) a missing encryption key is
+generated into ``$LOCKSTITCH_HOME/encryption.keys`` on first start. Anywhere else Lockstitch
+refuses to start without one.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from lockstitch.kit.crypto import Keyring, generate_key
+from lockstitch.kit.errors import ConfigurationError
+
+PricingTier = Literal["standard", "premium", "enterprise"]
+DEV_KEYS_FILE = "encryption.keys"
+
+
+class PartnerConfig(BaseModel):
+    """A partner allowed to create accounts with ``POST /v3/accounts``."""
+
+    id: str = Field(min_length=1)
+    secret: SecretStr
+    name: str = ""
+    default_pricing_tier: PricingTier = "enterprise"
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads the file named by ``LOCKSTITCH_CONFIG`` (or the ``config`` init argument)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: str | None) -> None:
+        super().__init__(settings_cls)
+        self.path = path
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        if not self.path:
+            return {}
+        path = Path(self.path)
+        try:
+            with path.open("rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError as exc:
+            raise ConfigurationError(f"LOCKSTITCH_CONFIG points at {path}, which does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(f"{path} is not valid TOML: {exc}") from exc
+        # Relative directories in the file are relative to the file, not to the working directory.
+        dirs = data.get("source_type_dirs")
+        if isinstance(dirs, list):
+            data["source_type_dirs"] = [str((path.parent / d).resolve()) for d in dirs]
+        return data
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOCKSTITCH_", extra="forbid")
+
+    env: Literal["development", "test", "production"] = "production"
+    home: Path = Path(".lockstitch")
+    database_url: str | None = None
+    config: Path | None = None
+    encryption_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    partners: list[PartnerConfig] = Field(default_factory=list)
+    source_type_dirs: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    log_level: str = "info"
+    log_format: Literal["console", "json"] = "console"
+    max_body_bytes: int = 1_048_576
+    default_pricing_tier: PricingTier = "enterprise"
+    worker_poll_seconds: float = 1.0
+
+    @field_validator("encryption_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("source_type_dirs", mode="before")
+    @classmethod
+    def _split_dirs(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part for part in value.split(os.pathsep) if part]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        init_kwargs = getattr(init_settings, "init_kwargs", {})
+        path = init_kwargs.get("config") or os.environ.get("LOCKSTITCH_CONFIG")
+        return (init_settings, env_settings, _TomlSource(settings_cls, str(path) if path else None))
+
+    @property
+    def database(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.home / 'lockstitch.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database.startswith("sqlite")
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    def partner(self, partner_id: str) -> PartnerConfig | None:
+        for partner in self.partners:
+            if partner.id == partner_id:
+                return partner
+        return None
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        """The encryption keyring; in development a key is generated on first use."""
+        specs = list(self.encryption_keys)
+        if not specs and self.env == "development":
+            specs = self._dev_keys()
+        if not specs:
+            raise ConfigurationError(
+                "no encryption key configured: set LOCKSTITCH_ENCRYPTION_KEYS (or encryption_keys in "
+                "the LOCKSTITCH_CONFIG file) to a key from `lockstitch keys generate`; only "
+                "LOCKSTITCH_ENV=development generates one by itself"
+            )
+        return Keyring.from_specs(specs)
+
+    @property
+    def dev_keys_path(self) -> Path:
+        return self.home / DEV_KEYS_FILE
+
+    def _dev_keys(self) -> list[str]:
+        path = self.dev_keys_path
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(generate_key() + "\n")
+        return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ConfigurationError:
+        raise
+    except ValueError as exc:  # pydantic's ValidationError: name the setting, never echo secrets
+        raise ConfigurationError(f"invalid configuration: {_describe(exc)}") from None
+
+
+def _describe(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        parts = []
+        for err in errors(include_input=False):
+            loc = ".".join(str(p) for p in err.get("loc", ()))
+            parts.append(f"{loc}: {err.get('msg')}")
+        return "; ".join(parts)
+    return exc.__class__.__name__

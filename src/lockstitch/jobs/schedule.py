@@ -1,0 +1,60 @@
+"""A source's replication schedule: the Stitch ``schedule`` object and its ``next_fire_time``.
+
+Precedence (Stitch's): ``cron_expression`` wins over ``frequency_in_minutes``; ``anchor_time``
+pins interval fires to ``anchor + k * interval``. Without an anchor, the interval counts from the
+moment the source became fully configured. No schedule (``null``) until the source is fully
+configured, and while it is paused, system-paused or deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from lockstitch.jobs import quartz
+from lockstitch.kit.time import parse_timestamp, to_wire
+
+
+@dataclass(frozen=True)
+class ScheduleInputs:
+    frequency_in_minutes: str | None
+    anchor_time: str | None
+    cron_expression: str | None
+    default_interval: int | None
+    fully_configured_at: dt.datetime | None
+    active: bool  # not paused, not system-paused, not deleted
+
+
+def interval_minutes(inputs: ScheduleInputs) -> int:
+    if inputs.frequency_in_minutes:
+        return int(inputs.frequency_in_minutes)
+    return inputs.default_interval or 60
+
+
+def next_fire_time(inputs: ScheduleInputs, now: dt.datetime) -> dt.datetime | None:
+    if not inputs.active or inputs.fully_configured_at is None:
+        return None
+    if inputs.cron_expression:
+        return quartz.parse(inputs.cron_expression).next_after(now)
+    period = dt.timedelta(minutes=interval_minutes(inputs))
+    anchor = parse_timestamp(inputs.anchor_time) if inputs.anchor_time else inputs.fully_configured_at
+    if anchor > now:
+        return anchor
+    steps = math.floor((now - anchor) / period) + 1
+    return anchor + steps * period
+
+
+def schedule_json(inputs: ScheduleInputs, now: dt.datetime) -> dict[str, Any] | None:
+    fire = next_fire_time(inputs, now)
+    if fire is None:
+        return None
+    if inputs.cron_expression:
+        return {"type": "cron", "cron_expression": inputs.cron_expression, "next_fire_time": to_wire(fire)}
+    return {
+        "type": "interval",
+        "unit": "minute",
+        "interval": float(interval_minutes(inputs)),
+        "next_fire_time": to_wire(fire),
+    }

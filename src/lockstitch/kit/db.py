@@ -1,0 +1,136 @@
+"""Database plumbing: engine, declarative base, column types, unit of work.
+
+Conventions (ARCHITECTURE.md section 3): queries live in repositories; services never commit;
+the request or job owns one unit of work (``unit_of_work``), which commits when the block ends
+normally and rolls back on any exception. The same models run on SQLite (aiosqlite, the embedded
+default) and PostgreSQL (asyncpg, for fleets).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+from lockstitch.kit.time import UTC
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stores UTC; always hands back timezone-aware UTC datetimes, on SQLite too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
+JSONDoc = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def create_engine(url: str, *, writer: bool = True, pool_size: int = 10) -> AsyncEngine:
+    """An engine for ``url``. On SQLite, ``writer`` engines open transactions with BEGIN IMMEDIATE.
+
+    SQLite allows one writer at a time. A transaction that starts as a reader and later writes
+    can fail at once with "database is locked" when another writer committed meanwhile (the
+    busy timeout does not help there). Taking the write lock at BEGIN makes writers queue up
+    politely instead; readers use a separate engine that begins deferred and never blocks.
+    """
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (the documented
+        # recipe; it also makes SAVEPOINTs work).
+        event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+        return engine
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # WAL lets readers proceed while one writer writes; busy_timeout waits out write locks
+    # instead of failing; foreign keys are off by default in SQLite.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class Database:
+    """The engines and session factories of one process.
+
+    ``unit_of_work()`` is the read-write transaction a request or job owns; ``read()`` is a
+    read-only session (on SQLite it does not take the write lock). On PostgreSQL both share one
+    engine.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_engine(url, writer=True)
+        self.read_engine = create_engine(url, writer=False) if url.startswith("sqlite") else self.engine
+        self.writer = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.reader = async_sessionmaker(self.read_engine, expire_on_commit=False, autoflush=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return unit_of_work(self.writer)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self.reader() as session:
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
+
+
+@asynccontextmanager
+async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One transaction: commit if the block finishes, roll back if it raises."""
+    async with sessions() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()

@@ -1,0 +1,122 @@
+"""Logging: structlog for Lockstitch, stdlib (uvicorn, sqlalchemy...) routed through the same sink,
+and secret redaction *in the sink*, so no call site can forget it.
+
+Redaction removes:
+* values under keys that name secrets (password, secret, token, authorization, ...);
+* API tokens (``ac_...``), bearer credentials, and secret-looking query parameters in any text
+  (an OAuth callback's ``code=``, a ``refresh_token=``...);
+* any string registered with ``register_secret`` (operator secrets loaded from config).
+Request bodies and property values are never logged in the first place.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+REDACTED = "[redacted]"
+_SECRET_KEY = re.compile(
+    r"pass(word)?|secret|token|authorization|api[_-]?key|credential|private[_-]?key|cookie|code_verifier",
+    re.IGNORECASE,
+)
+_PATTERNS = [
+    re.compile(r"\bac_[A-Za-z0-9_\-]{16,}"),
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=\-]{8,}"),
+    re.compile(
+        r"(?i)([?&](?:code|state|token|access_token|refresh_token|id_token|client_secret|password|"
+        r"ephemeral_token|signature|sig)=)[^&\s\"']+"
+    ),
+    re.compile(r"(?i)(\"(?:access_token|refresh_token|id_token|client_secret|password)\"\s*:\s*\")[^\"]*"),
+]
+_registered: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Redact this exact string wherever it would appear in a log line (for long-lived secrets)."""
+    if value and len(value) >= 6:
+        _registered.add(value)
+
+
+def redact_text(text: str) -> str:
+    for secret in _registered:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    for pattern in _PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + REDACTED, text)
+    return text
+
+
+def _redact_value(key: str, value: Any) -> Any:
+    if _SECRET_KEY.search(key) and value not in (None, "", True, False):
+        return REDACTED
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: _redact_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value(key, v) for v in value]
+    return value
+
+
+def redact_event(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    event.pop("color_message", None)  # uvicorn's ANSI-coloured duplicate of the message
+    for key in list(event):
+        if key == "event":
+            event[key] = redact_text(str(event[key]))
+        else:
+            event[key] = _redact_value(key, event[key])
+    return event
+
+
+def configure_logging(level: str = "info", fmt: str = "console") -> None:
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.ExtraAdder(),
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = _RedactingFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            redact_event,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+
+
+class _RedactingFormatter(structlog.stdlib.ProcessorFormatter):
+    """Redacts the rendered line too: the last line of defence (tracebacks included)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lockstitch.kit.db import Base, UTCDateTime
+from lockstitch.models.types import Id
+
+
+class ConnectionCheck(Base):
+    """A connection check + discovery job for a source (spec section 3.11).
+
+    ``state`` is Lockstitch's own: ``pending`` (queued, not yet claimed by a worker), ``running``,
+    ``succeeded``, ``failed``. On the wire a pending check reads ``running``: Stitch clients know
+    only the three documented statuses and poll until the check is no longer running.
+    The row is the work item; workers claim it with a lease (``claimed_by``, ``lease_expires_at``).
+    """
+
+    __tablename__ = "connection_checks"
+    __table_args__ = (Index("ix_connection_checks_state_created", "state", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    start_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    completion_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    check_exit_status: Mapped[int | None] = mapped_column(nullable=True)
+    discovery_exit_status: Mapped[int | None] = mapped_column(nullable=True)
+    discovery_error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tap_exit_status: Mapped[int | None] = mapped_column(nullable=True)
+    tap_error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    target_exit_status: Mapped[int | None] = mapped_column(nullable=True)
+    target_error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

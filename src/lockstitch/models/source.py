@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lockstitch.kit.db import Base, JSONDoc, UTCDateTime
+from lockstitch.models.types import Id
+
+
+class Source(Base):
+    """A configured data source of one account.
+
+    ``properties`` holds the non-credential values (what the API returns); ``credentials`` maps
+    each credential property's name to its ciphertext (see ``kit.crypto``), sealed with
+    associated data naming this account, this source and the property.
+    """
+
+    __tablename__ = "sources"
+    __table_args__ = (
+        # A source's name becomes its destination schema: unique among the account's live sources.
+        Index(
+            "uq_sources_account_id_name_live",
+            "account_id",
+            "name",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(500))
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
+    credentials: Mapped[dict[str, str]] = mapped_column(JSONDoc, default=dict)
+    destination_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    check_job_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # When the source first became fully configured: the anchor of an interval schedule
+    # that has no anchor_time.
+    fully_configured_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    paused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    system_paused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,109 @@
+"""``/v4/sources``: thin HTTP layer over ``sources.service``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+
+from lockstitch.accounts.auth import Principal, authenticated
+from lockstitch.kit.errors import SourceError
+from lockstitch.kit.http import context_of
+from lockstitch.kit.json import BodyNotJSON, BodyTooLarge, JSONResponse, read_json
+from lockstitch.kit.openapi import json_body
+from lockstitch.sources import errors, schemas, service
+
+router = APIRouter(tags=["sources"])
+Auth = Annotated[Principal, Depends(authenticated)]
+SourceId = Annotated[str, Path(description="Numeric source id", json_schema_extra={"pattern": "^[0-9]+$"})]
+
+
+async def _body(request: Request, invalid_message: str) -> Any:
+    limit = context_of(request).settings.max_body_bytes
+    try:
+        return await read_json(request, limit)
+    except BodyNotJSON:
+        raise errors.invalid_body(invalid_message) from None
+    except BodyTooLarge:
+        raise SourceError(
+            "InvalidBody", f"request body is larger than {limit} bytes", status_code=413
+        ) from None
+
+
+@router.get(
+    "/v4/sources",
+    summary="List sources",
+    response_model=None,
+    responses={200: {"model": list[schemas.SourceOut]}, **schemas.error_responses(401, 404)},
+)
+async def list_sources(request: Request, who: Auth) -> JSONResponse:
+    ctx = context_of(request)
+    async with ctx.db.read() as session:
+        return JSONResponse(await service.list_sources(session, ctx, who))
+
+
+@router.post(
+    "/v4/sources",
+    summary="Create a source",
+    response_model=None,
+    responses={200: {"model": schemas.SourceOut}, **schemas.error_responses(400, 401, 404, 413)},
+    openapi_extra=json_body(schemas.CreateSourceRequest),
+)
+async def create_source(request: Request, who: Auth) -> JSONResponse:
+    ctx = context_of(request)
+    body = await _body(request, errors.POST_BODY)
+    async with ctx.db.unit_of_work() as session:
+        created = await service.create_source(session, ctx, who, body)
+    return JSONResponse(created)
+
+
+@router.get(
+    "/v4/sources/{source_id}",
+    summary="Retrieve a source",
+    response_model=None,
+    responses={200: {"model": schemas.SourceOut}, **schemas.error_responses(400, 401, 404)},
+)
+async def get_source(request: Request, source_id: SourceId, who: Auth) -> JSONResponse:
+    ctx = context_of(request)
+    async with ctx.db.read() as session:
+        return JSONResponse(await service.get_source(session, ctx, who, source_id))
+
+
+@router.put(
+    "/v4/sources/{source_id}",
+    summary="Update, pause or unpause a source",
+    response_model=None,
+    responses={200: {"model": schemas.SourceOut}, **schemas.error_responses(400, 401, 404, 413)},
+    openapi_extra=json_body(schemas.UpdateSourceRequest),
+)
+async def update_source(request: Request, source_id: SourceId, who: Auth) -> JSONResponse:
+    ctx = context_of(request)
+    body = await _body(request, errors.PUT_BODY)
+    async with ctx.db.unit_of_work() as session:
+        updated = await service.update_source(session, ctx, who, source_id, body)
+    return JSONResponse(updated)
+
+
+@router.delete(
+    "/v4/sources/{source_id}",
+    summary="Delete a source",
+    response_model=None,
+    responses={200: {"model": schemas.SourceOut}, **schemas.error_responses(400, 401, 404)},
+)
+async def delete_source(request: Request, source_id: SourceId, who: Auth) -> JSONResponse:
+    ctx = context_of(request)
+    async with ctx.db.unit_of_work() as session:
+        deleted = await service.delete_source(session, ctx, who, source_id)
+    return JSONResponse(deleted)
+
+
+@router.get(
+    "/v4/sources/{source_id}/last-connection-check",
+    summary="The source's last connection check",
+    response_model=None,
+    responses={200: {"model": schemas.ConnectionCheckOut}, **schemas.error_responses(400, 401, 404)},
+)
+async def last_connection_check(request: Request, source_id: SourceId, who: Auth) -> JSONResponse:
+    ctx = context_of(request)
+    async with ctx.db.read() as session:
+        return JSONResponse(await service.last_connection_check(session, who, source_id))

@@ -1,0 +1,127 @@
+"""Wire shapes of the sources and source-types endpoints, for the OpenAPI document.
+
+Responses are built by ``views.py``; these models describe them (and are checked against real
+responses in the tests). There is no field for a credential value anywhere here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PropertyOut(BaseModel):
+    name: str
+    is_required: bool
+    is_credential: bool
+    system_provided: bool
+    property_type: str
+    json_schema: dict[str, Any] | None
+    provided: bool
+    tap_mutable: bool
+
+
+class StepOut(BaseModel):
+    type: str
+    properties: list[PropertyOut]
+
+
+class DetailsOut(BaseModel):
+    pricing_tier: str
+    pipeline_state: str
+    default_start_date: str | None
+    default_scheduling_interval: int | None
+    protocol: str
+    access: bool
+    image_version: str | None
+
+
+class SourceReportCard(BaseModel):
+    type: str
+    current_step: int
+    current_step_type: str
+    steps: list[StepOut]
+
+
+class SourceTypeCard(SourceReportCard):
+    details: DetailsOut
+    upgrade_available: dict[str, str] | None
+
+
+class ScheduleOut(BaseModel):
+    type: Literal["interval", "cron"]
+    unit: str | None = None
+    interval: float | None = None
+    cron_expression: str | None = None
+    next_fire_time: str
+
+
+class SourceOut(BaseModel):
+    properties: dict[str, Any]
+    updated_at: str
+    schedule: ScheduleOut | None
+    check_job_name: str | None = None
+    name: str
+    type: str
+    deleted_at: str | None
+    system_paused_at: str | None
+    stitch_client_id: int
+    paused_at: str | None
+    id: int
+    display_name: str
+    created_at: str
+    report_card: SourceReportCard
+
+
+class ConnectionCheckOut(BaseModel):
+    target_exit_status: int | None
+    tap_error_message: str | None
+    check_exit_status: int | None
+    name: str
+    start_time: str | None
+    mode: Literal["check"]
+    tap_exit_status: int | None
+    target_error_message: str | None
+    discovery_exit_status: int | None
+    status: Literal["running", "succeeded", "failed"]
+    completion_time: str | None
+    error: bool
+    discovery_error_message: str | None
+
+
+class SourceErrorData(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    message: str
+
+
+class SourceErrorBody(BaseModel):
+    error: str
+    data: SourceErrorData
+
+
+class CreateSourceRequest(BaseModel):
+    type: str = Field(min_length=1, examples=["platform.google-analytics"])
+    display_name: str = Field(min_length=1, examples=["Google Analytics"])
+    properties: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Property values by name; each must match its json_schema in the type's report card.",
+    )
+    destination_id: int | None = None
+
+
+class UpdateSourceRequest(BaseModel):
+    display_name: str | None = Field(default=None, min_length=1)
+    properties: dict[str, Any] | None = None
+    paused_at: str | None = Field(default=None, description="Any ISO-8601 timestamp pauses; null unpauses.")
+    destination_id: int | None = None
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    descriptions = {
+        400: "Invalid request (see the error code)",
+        401: "Missing or invalid API access token",
+        404: "Unknown path, method not allowed, or nothing to show",
+        413: "Request body too large",
+    }
+    return {s: {"model": SourceErrorBody, "description": descriptions[s]} for s in statuses}

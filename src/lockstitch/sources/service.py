@@ -1,0 +1,286 @@
+"""Source rules: creating, updating, pausing, deleting and reading sources.
+
+Services take a session from the caller's unit of work and never commit. Every check happens
+before the first write, so a rejected request changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lockstitch.accounts.auth import Principal
+from lockstitch.catalog.report_card import SourceFacts, current_step
+from lockstitch.catalog.source_type import TIER_RANK, SourceType
+from lockstitch.context import Context
+from lockstitch.jobs import quartz
+from lockstitch.kit.time import parse_timestamp, utcnow
+from lockstitch.models import ConnectionCheck, Source
+from lockstitch.sources import credentials, errors, naming
+from lockstitch.sources.properties import PropertyChanges, review
+from lockstitch.sources.repository import SourceRepository
+from lockstitch.sources.views import check_json, facts_of, report_card, source_json
+
+POST_KEYS = frozenset({"type", "display_name", "properties", "destination_id"})
+PUT_KEYS = frozenset({"display_name", "properties", "paused_at", "destination_id"})
+MAX_ID = 2**63 - 1
+# Stitch reserves cron scheduling for its Advanced/Premium plans.
+CRON_MIN_TIER = "premium"
+# Steps after which a source has everything a connection check needs.
+_CHECKABLE_STEPS = frozenset({"discover_schema", "field_selection", "fully_configured"})
+
+
+def parse_id(raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) > MAX_ID or int(raw) == 0:
+        raise errors.not_found(raw)
+    return int(raw)
+
+
+def _destination_id(value: Any, message: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        raise errors.invalid_body(message)
+    return value
+
+
+async def create_source(session: AsyncSession, ctx: Context, who: Principal, body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict) or not set(body) <= POST_KEYS:
+        raise errors.invalid_body(errors.POST_BODY)
+    source_type_name = body.get("type")
+    display_name = body.get("display_name")
+    incoming = body.get("properties", {})
+    if not isinstance(source_type_name, str) or not source_type_name:
+        raise errors.invalid_body(errors.POST_BODY)
+    if not isinstance(display_name, str) or not display_name.strip():
+        raise errors.invalid_body(errors.POST_BODY)
+    if incoming is None:
+        incoming = {}
+    if not isinstance(incoming, dict):
+        raise errors.invalid_body(errors.POST_BODY)
+    destination_id = _destination_id(body.get("destination_id"), errors.POST_BODY)
+
+    source_type = ctx.catalog.source_type(source_type_name)
+    if source_type is None:
+        raise errors.invalid_type(source_type_name)
+    if not source_type.access_for(who.pricing_tier):
+        raise errors.type_access_denied(source_type.type)
+
+    repo = SourceRepository(session)
+    name = await _checked_new_name(repo, who.account_id, display_name)
+    changes = review(source_type, incoming, {}, frozenset())
+    if changes.bad:
+        raise errors.invalid_properties(changes.bad, source_type.renderer.card(SourceFacts()))
+    _check_cron(changes, who)
+
+    now = utcnow()
+    source = Source(
+        account_id=who.account_id,
+        type=source_type.type,
+        name=name,
+        display_name=display_name,
+        properties={},
+        credentials={},
+        destination_id=destination_id,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            await repo.add(source)  # flush: the id is part of the credentials' associated data
+    except IntegrityError:  # a concurrent create took the same name between check and insert
+        raise errors.derived_name_not_unique(display_name, name) from None
+    source.properties = {**source_type.system_values(who.account_id, source.id)}
+    _apply(ctx, source, source_type, changes)
+    check_state = await _queue_check_if_due(repo, source, source_type, None, changes)
+    await session.flush()
+    return source_json(source, source_type, check_state, now)
+
+
+async def update_source(
+    session: AsyncSession, ctx: Context, who: Principal, raw_id: str, body: Any
+) -> dict[str, Any]:
+    source_id = parse_id(raw_id)
+    if not isinstance(body, dict) or not set(body) <= PUT_KEYS:
+        raise errors.invalid_body(errors.PUT_BODY)
+    incoming = body.get("properties", {})
+    if incoming is None:
+        incoming = {}
+    if not isinstance(incoming, dict):
+        raise errors.invalid_body(errors.PUT_BODY)
+    destination_id = _destination_id(body.get("destination_id"), errors.PUT_BODY)
+    paused_at = body.get("paused_at")
+    if paused_at is not None:
+        try:
+            paused_at = parse_timestamp(paused_at)
+        except (TypeError, ValueError):
+            raise errors.invalid_body("paused_at must be an ISO-8601 timestamp or null") from None
+
+    repo = SourceRepository(session)
+    found = await repo.get(who.account_id, source_id, for_update=True)
+    if found is None:
+        raise errors.not_found(raw_id)
+    source, check_state = found
+    if source.deleted_at is not None:
+        raise errors.deleted(source.id)
+    source_type = ctx.catalog.source_type(source.type)
+    if source_type is None:
+        raise errors.invalid_type(source.type)
+
+    if "display_name" in body:
+        new_display = body["display_name"]
+        if not naming.is_acceptable_display_name(new_display) or not naming.derive_name(new_display):
+            raise errors.invalid_display_name(new_display)
+        if new_display != source.display_name and await repo.live_display_name_taken(
+            who.account_id, new_display, except_id=source.id
+        ):
+            raise errors.name_not_unique(new_display)
+        source.display_name = new_display
+
+    changes = review(source_type, incoming, source.properties, frozenset(source.credentials))
+    if changes.bad:
+        raise errors.invalid_properties(changes.bad, report_card(source, source_type, check_state))
+    _check_cron(changes, who)
+
+    _apply(ctx, source, source_type, changes)
+    if "paused_at" in body:
+        source.paused_at = paused_at
+    if "destination_id" in body:
+        source.destination_id = destination_id
+    check_state = await _queue_check_if_due(repo, source, source_type, check_state, changes)
+    source.updated_at = utcnow()
+    await session.flush()
+    return source_json(source, source_type, check_state, source.updated_at)
+
+
+async def delete_source(session: AsyncSession, ctx: Context, who: Principal, raw_id: str) -> dict[str, Any]:
+    source_id = parse_id(raw_id)
+    repo = SourceRepository(session)
+    found = await repo.get(who.account_id, source_id, for_update=True)
+    if found is None:
+        raise errors.not_found(raw_id)
+    source, check_state = found
+    now = utcnow()
+    if source.deleted_at is None:  # deleting twice answers the same deleted source
+        source.deleted_at = now
+        source.updated_at = now
+        await session.flush()
+    return source_json(source, ctx.catalog.source_type(source.type), check_state, now)
+
+
+async def get_source(session: AsyncSession, ctx: Context, who: Principal, raw_id: str) -> dict[str, Any]:
+    found = await SourceRepository(session).get(who.account_id, parse_id(raw_id))
+    if found is None:
+        raise errors.not_found(raw_id)
+    source, check_state = found
+    return source_json(source, ctx.catalog.source_type(source.type), check_state, utcnow())
+
+
+async def list_sources(session: AsyncSession, ctx: Context, who: Principal) -> list[dict[str, Any]]:
+    now = utcnow()
+    return [
+        source_json(source, ctx.catalog.source_type(source.type), state, now)
+        for source, state in await SourceRepository(session).list(who.account_id)
+    ]
+
+
+async def last_connection_check(session: AsyncSession, who: Principal, raw_id: str) -> dict[str, Any]:
+    repo = SourceRepository(session)
+    found = await repo.get(who.account_id, parse_id(raw_id))
+    if found is None:
+        raise errors.not_found(raw_id)
+    source, _ = found
+    check = await repo.check(who.account_id, source.check_job_name) if source.check_job_name else None
+    if check is None:
+        raise errors.no_connection_check(source.id)
+    return check_json(check)
+
+
+async def _checked_new_name(repo: SourceRepository, account_id: int, display_name: str) -> str:
+    if not naming.is_acceptable_display_name(display_name):
+        raise errors.invalid_display_name(display_name)
+    name = naming.derive_name(display_name)
+    if not name:
+        raise errors.derived_name_empty(display_name)
+    if not naming.is_valid_name(name):
+        raise errors.name_rules()
+    if await repo.live_display_name_taken(account_id, display_name):
+        raise errors.name_not_unique(display_name)
+    if await repo.live_name_taken(account_id, name):
+        raise errors.derived_name_not_unique(display_name, name)
+    return name
+
+
+def _check_cron(changes: PropertyChanges, who: Principal) -> None:
+    expression = changes.plain.get("cron_expression")
+    if expression is None:
+        return
+    if TIER_RANK[who.pricing_tier] < TIER_RANK[CRON_MIN_TIER]:
+        raise errors.cron_access_denied()
+    try:
+        cron = quartz.parse(expression)
+    except quartz.CronError as exc:
+        raise errors.invalid_cron(expression, str(exc)) from None
+    if cron.next_after(utcnow()) is None:
+        raise errors.invalid_cron(expression, "it never fires after now.")
+
+
+def _apply(ctx: Context, source: Source, source_type: SourceType, changes: PropertyChanges) -> None:
+    properties = dict(source.properties)
+    for name, value in changes.plain.items():
+        if value is None:
+            properties.pop(name, None)
+        else:
+            properties[name] = value
+    # Stitch: "If frequency_in_minutes is not set, the source default is used, so it is never null."
+    default = source_type.details.default_scheduling_interval
+    if (
+        "frequency_in_minutes" in source_type.properties
+        and not properties.get("frequency_in_minutes")
+        and default
+    ):
+        properties["frequency_in_minutes"] = str(default)
+    source.properties = properties
+
+    if changes.secrets:
+        sealed = dict(source.credentials)
+        for name, value in changes.secrets.items():
+            if value is None:
+                sealed.pop(name, None)
+            else:
+                sealed[name] = credentials.seal(ctx.keyring, source, name, value)
+        source.credentials = sealed
+
+
+async def _queue_check_if_due(
+    repo: SourceRepository,
+    source: Source,
+    source_type: SourceType,
+    check_state: str | None,
+    changes: PropertyChanges,
+) -> str | None:
+    """Queue a connection check (same transaction) once form and OAuth steps are complete.
+
+    A new check is due when none was queued yet, or when a change could alter what the tap
+    connects to. A check still waiting in the queue is not duplicated: it reads the source's
+    properties when a worker picks it up. Returns the state of the source's current check.
+    """
+    if "discover_schema" not in source_type.step_types:
+        return check_state
+    _, step = current_step(source_type.definition.steps, facts_of(source, check_state))
+    if step not in _CHECKABLE_STEPS:
+        return check_state
+    if source.check_job_name and (check_state == "pending" or not changes.touches_connection):
+        return check_state
+    now = utcnow()
+    name = f"{source.account_id}.{source.id}.check.{uuid.uuid4()}"
+    await repo.add_check(
+        ConnectionCheck(
+            account_id=source.account_id, source_id=source.id, name=name, state="pending", created_at=now
+        )
+    )
+    source.check_job_name = name
+    return "pending"

@@ -1,0 +1,103 @@
+"""Stitch wire objects built from rows: the Source object and the Connection Check object.
+
+Only these functions turn rows into response bodies. The Source object is built from
+``source.properties`` (never ``source.credentials``), so a credential has no path into a response.
+Keys are in the order of Stitch's examples.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from lockstitch.catalog.report_card import SourceFacts
+from lockstitch.catalog.source_type import SourceType
+from lockstitch.jobs.schedule import ScheduleInputs, schedule_json
+from lockstitch.kit.time import to_wire
+from lockstitch.models import ConnectionCheck, Source
+
+
+def facts_of(source: Source, check_state: str | None) -> SourceFacts:
+    provided = {name for name, value in source.properties.items() if value is not None}
+    provided.update(source.credentials)
+    return SourceFacts(
+        provided=frozenset(provided),
+        check_succeeded=check_state == "succeeded",
+        selection_complete=False,  # stream selection arrives with discovery (streams domain)
+    )
+
+
+def report_card(source: Source, source_type: SourceType | None, check_state: str | None) -> dict[str, Any]:
+    if source_type is None:
+        # The operator removed this type from the catalogue; the source stays readable.
+        return {"type": source.type, "current_step": 1, "current_step_type": "form", "steps": []}
+    return source_type.renderer.card(facts_of(source, check_state))
+
+
+def schedule_inputs(source: Source, source_type: SourceType | None) -> ScheduleInputs:
+    props = source.properties
+    return ScheduleInputs(
+        frequency_in_minutes=props.get("frequency_in_minutes"),
+        anchor_time=props.get("anchor_time"),
+        cron_expression=props.get("cron_expression"),
+        default_interval=source_type.details.default_scheduling_interval if source_type else None,
+        fully_configured_at=source.fully_configured_at,
+        active=source.paused_at is None and source.system_paused_at is None and source.deleted_at is None,
+    )
+
+
+def source_json(
+    source: Source, source_type: SourceType | None, check_state: str | None, now: dt.datetime
+) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    if source_type is not None and "cron_expression" in source_type.properties:
+        properties["cron_expression"] = None  # Stitch always shows it, null when unset
+    properties.update(source.properties)
+    body: dict[str, Any] = {
+        "properties": dict(sorted(properties.items())),
+        "updated_at": to_wire(source.updated_at),
+        "schedule": schedule_json(schedule_inputs(source, source_type), now),
+    }
+    if source.check_job_name:
+        body["check_job_name"] = source.check_job_name
+    body.update(
+        {
+            "name": source.name,
+            "type": source.type,
+            "deleted_at": to_wire(source.deleted_at),
+            "system_paused_at": to_wire(source.system_paused_at),
+            "stitch_client_id": source.account_id,
+            "paused_at": to_wire(source.paused_at),
+            "id": source.id,
+            "display_name": source.display_name,
+            "created_at": to_wire(source.created_at),
+            "report_card": report_card(source, source_type, check_state),
+        }
+    )
+    return body
+
+
+def check_json(check: ConnectionCheck) -> dict[str, Any]:
+    # A queued check reads "running" (see models.ConnectionCheck): clients poll until it is not.
+    status = "running" if check.state in ("pending", "running") else check.state
+    exits = (
+        check.check_exit_status,
+        check.discovery_exit_status,
+        check.tap_exit_status,
+        check.target_exit_status,
+    )
+    return {
+        "target_exit_status": check.target_exit_status,
+        "tap_error_message": check.tap_error_message,
+        "check_exit_status": check.check_exit_status,
+        "name": check.name,
+        "start_time": to_wire(check.start_time or check.created_at),
+        "mode": "check",
+        "tap_exit_status": check.tap_exit_status,
+        "target_error_message": check.target_error_message,
+        "discovery_exit_status": check.discovery_exit_status,
+        "status": status,
+        "completion_time": to_wire(check.completion_time),
+        "error": any(code not in (None, 0) for code in exits),
+        "discovery_error_message": check.discovery_error_message,
+    }

@@ -1,0 +1,53 @@
+"""The worker loop and the ``Job`` protocol that background work implements."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from typing import Protocol
+
+from lockstitch.context import Context
+from lockstitch.kit.logging import get_logger
+
+log = get_logger("lockstitch.worker")
+
+
+class Job(Protocol):
+    name: str
+
+    async def run_once(self, ctx: Context, worker_id: str) -> bool:
+        """Claim and do one piece of due work; True if there was any (the loop then asks again)."""
+        ...
+
+
+def registered_jobs() -> list[Job]:
+    """Every kind of background work, in the order the loop asks for it."""
+    return []
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Worker:
+    def __init__(self, ctx: Context, jobs: list[Job] | None = None, worker_id: str | None = None) -> None:
+        self.ctx = ctx
+        self.jobs = registered_jobs() if jobs is None else jobs
+        self.worker_id = worker_id or new_worker_id()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("worker started", worker_id=self.worker_id, jobs=[j.name for j in self.jobs])
+        poll = self.ctx.settings.worker_poll_seconds
+        while not stop.is_set():
+            busy = False
+            for job in self.jobs:
+                try:
+                    busy = await job.run_once(self.ctx, self.worker_id) or busy
+                except Exception:  # one failing job must not stop the others; it is logged
+                    log.exception("job failed", job=job.name)
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=poll)
+        log.info("worker stopped", worker_id=self.worker_id)

@@ -1,0 +1,143 @@
+"""Test fixtures: a real migrated database (SQLite *and* PostgreSQL), the app, accounts.
+
+Every test that touches the database runs once per backend: the session-scoped ``backend``
+fixture is parametrized, and pytest groups tests by its value. Each backend's database is
+created and migrated once per session; tables are emptied after each test.
+
+PostgreSQL comes from ``LOCKSTITCH_TEST_POSTGRES`` (default: the local server on 127.0.0.1:5432
+with trust auth, as on the CI machines; ``make test`` starts it when it is down).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import delete
+
+from lockstitch.accounts import service as accounts
+from lockstitch.app import create_app
+from lockstitch.config import Settings
+from lockstitch.context import Context, build_context
+from lockstitch.kit.crypto import generate_key
+from lockstitch.migrations import upgrade
+from lockstitch.models import Base
+
+POSTGRES_ADMIN = os.environ.get("LOCKSTITCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+TEST_KEY = generate_key("test1")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _worker_suffix() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+async def _fresh_postgres_database(name: str) -> str:
+    try:
+        admin = await asyncpg.connect(POSTGRES_ADMIN, timeout=10)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {POSTGRES_ADMIN} ({exc}); `make test` starts it, "
+            "or point LOCKSTITCH_TEST_POSTGRES at a server where the tests may create databases"
+        )
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base = POSTGRES_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+async def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "lockstitch.db"
+        return f"sqlite+aiosqlite:///{path}"
+    return await _fresh_postgres_database(f"lockstitch_test_{_worker_suffix()}")
+
+
+def make_settings(database_url: str, home: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "test",
+        "home": home,
+        "database_url": database_url,
+        "encryption_keys": [TEST_KEY],
+        "partners": [
+            {"id": "oc_partner", "secret": "partner-secret-value", "default_pricing_tier": "enterprise"}
+        ],
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+async def migrated(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    ctx = build_context(make_settings(database_url, tmp_path_factory.mktemp("home")))
+    await upgrade(ctx.db.engine)
+    await ctx.close()
+    return database_url
+
+
+@pytest.fixture
+async def ctx(migrated: str, tmp_path: Path) -> AsyncIterator[Context]:
+    context = build_context(make_settings(migrated, tmp_path))
+    yield context
+    async with context.db.unit_of_work() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            await session.execute(delete(table))
+    await context.close()
+
+
+@pytest.fixture
+async def client(ctx: Context) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(ctx)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://lockstitch.test") as http:
+        yield http
+
+
+@dataclass(frozen=True)
+class AccountHandle:
+    id: int
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+MakeAccount = Callable[..., Awaitable[AccountHandle]]
+
+
+@pytest.fixture
+def make_account(ctx: Context) -> MakeAccount:
+    counter = iter(range(1, 10_000))
+
+    async def make(tier: str = "enterprise", email: str | None = None) -> AccountHandle:
+        async with ctx.db.unit_of_work() as session:
+            created = await accounts.create_account(
+                session,
+                email=email or f"user{next(counter)}@example.com",
+                company="Example",
+                pricing_tier=tier,
+            )
+        return AccountHandle(created.account.id, created.access_token)
+
+    return make
+
+
+@pytest.fixture
+async def account(make_account: MakeAccount) -> AccountHandle:
+    return await make_account()
