@@ -23,6 +23,7 @@ from sqlalchemy import delete
 
 from lockstitch.accounts import service as accounts
 from lockstitch.app import create_app
+from lockstitch.catalog.loader import Catalog, load_catalog
 from lockstitch.config import Settings
 from lockstitch.context import Context, build_context
 from lockstitch.kit.crypto import generate_key
@@ -32,6 +33,7 @@ from lockstitch.models import Base
 POSTGRES_ADMIN = os.environ.get("LOCKSTITCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 TEST_KEY = generate_key("test1")
 REPO = Path(__file__).resolve().parent.parent
+TEST_TYPES = REPO / "tests" / "fixtures" / "source_types"
 
 
 def _worker_suffix() -> str:
@@ -74,6 +76,7 @@ def make_settings(database_url: str, home: Path, **overrides: Any) -> Settings:
         "home": home,
         "database_url": database_url,
         "encryption_keys": [TEST_KEY],
+        "source_type_dirs": [TEST_TYPES],
         "partners": [
             {"id": "oc_partner", "secret": "partner-secret-value", "default_pricing_tier": "enterprise"}
         ],
@@ -90,9 +93,14 @@ async def migrated(database_url: str, tmp_path_factory: pytest.TempPathFactory) 
     return database_url
 
 
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog([TEST_TYPES])
+
+
 @pytest.fixture
-async def ctx(migrated: str, tmp_path: Path) -> AsyncIterator[Context]:
-    context = build_context(make_settings(migrated, tmp_path))
+async def ctx(migrated: str, tmp_path: Path, catalog: Catalog) -> AsyncIterator[Context]:
+    context = build_context(make_settings(migrated, tmp_path), catalog=catalog)
     yield context
     async with context.db.unit_of_work() as session:
         for table in reversed(Base.metadata.sorted_tables):

@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     default_pricing_tier: PricingTier = "enterprise"
     worker_poll_seconds: float = 1.0
+    # Where lockstitch.local-files sources may read from (default: $LOCKSTITCH_HOME/files).
+    local_files_root: Path | None = None
 
     @field_validator("encryption_keys", mode="before")
     @classmethod
@@ -128,6 +130,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.home / 'lockstitch.db').resolve()}"
+
+    @property
+    def files_root(self) -> Path:
+        return self.local_files_root or self.home / "files"
 
     @property
     def is_sqlite(self) -> bool:

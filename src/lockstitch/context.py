@@ -25,10 +25,10 @@ class Context:
         await self.db.dispose()
 
 
-def build_context(settings: Settings) -> Context:
+def build_context(settings: Settings, *, catalog: Catalog | None = None) -> Context:
     """Fails fast (``ConfigurationError``) on a missing key or a bad catalogue file."""
     keyring = settings.keyring
-    catalog = load_catalog(settings.source_type_dirs)
+    catalog = catalog or load_catalog(settings.source_type_dirs)
     if settings.is_sqlite:
         settings.home.mkdir(parents=True, exist_ok=True)
     return Context(settings=settings, db=Database(settings.database), catalog=catalog, keyring=keyring)

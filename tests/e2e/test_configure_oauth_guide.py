@@ -109,7 +109,9 @@ async def test_the_guide_flow_end_to_end(client: httpx.AsyncClient, account: Acc
     assert again.json() == body
 
 
-async def test_oauth_properties_may_come_in_the_post(client: httpx.AsyncClient, account: AccountHandle) -> None:
+async def test_oauth_properties_may_come_in_the_post(
+    client: httpx.AsyncClient, account: AccountHandle
+) -> None:
     _, _, put_body, guide_source = guide_blocks()
     props = {"start_date": guide_source["properties"]["start_date"], **put_body["properties"]}
     created = await client.post(

@@ -45,6 +45,18 @@ class Details(_Strict):
     image_version: str | None = None
 
 
+class ConfigMapping(_Strict):
+    """Where one Stitch property goes in the tap's config, and how its value is converted.
+
+    ``key`` may be dotted (``ssh_tunnel.port``) for nested settings. Conversions: ``string``
+    (as stored), ``integer``, ``boolean`` ("true"/"false" -> JSON booleans), ``json`` (the value
+    as it is, arrays and objects included), ``csv-list`` ("a, b" -> ["a", "b"]).
+    """
+
+    key: str = Field(min_length=1)
+    convert: Literal["string", "integer", "boolean", "json", "csv-list"] = "string"
+
+
 class TapDef(_Strict):
     """The Singer tap that runs this type, installed from PyPI into its own virtualenv."""
 
@@ -53,12 +65,17 @@ class TapDef(_Strict):
     executable: str = Field(min_length=1)
     # Extra requirements pinned beside the tap (e.g. "setuptools<81" for older SDK taps).
     extra_requirements: list[str] = Field(default_factory=list)
+    # A pip version to install into the tap's venv first, when the tap's metadata needs one.
+    pip: str | None = None
     # How the tap is handed its catalog: "--catalog" (singer-sdk) or "--properties" (classic taps).
     catalog_flag: Literal["--catalog", "--properties"] = "--catalog"
     # singer-sdk taps take long flags only and support --about/--test.
     sdk: bool = False
-    # Stitch property name -> tap config key (and how to convert the string value).
-    config: dict[str, Any] = Field(default_factory=dict)
+    # Stitch property name -> tap config key; properties not listed are not passed to the tap.
+    config: dict[str, ConfigMapping] = Field(default_factory=dict)
+    # Properties the tap rewrites in its config file during a run (rotated refresh tokens...):
+    # read back after every run, discovery included, and stored.
+    writes_back: list[str] = Field(default_factory=list)
     # Fixed tap settings that Stitch never exposes as properties.
     settings: dict[str, Any] = Field(default_factory=dict)
 

@@ -19,17 +19,20 @@ from lockstitch.catalog.models import PropertyDef, StepDef
 
 @dataclass(frozen=True)
 class SourceFacts:
+    """What is known about a source. The default (nothing) describes a type's blank card."""
+
     provided: frozenset[str] = field(default_factory=frozenset)
     check_succeeded: bool = False
     selection_complete: bool = False
 
 
 def _properties_done(step: StepDef, facts: SourceFacts) -> bool:
-    # Read-only properties are the system's to fill; a step waits only for what a user (or the
-    # managed OAuth handshake) must supply.
-    return all(
-        p.name in facts.provided for p in step.properties if p.is_required and p.property_type != "read_only"
-    )
+    # Required read-only properties count too: the system fills them when the source is created
+    # (the loader insists that it can). That is why a blank card waits at its form while a
+    # created source with the same user input moves on, exactly as Stitch's cards start:
+    # platform.zoom (only optional inputs, but image_version) at "1, form", import_api (no
+    # properties) and webhook.incoming-webhook (one optional) at "2, fully_configured".
+    return all(p.name in facts.provided for p in step.properties if p.is_required)
 
 
 STEP_DONE: dict[str, Callable[[StepDef, SourceFacts], bool]] = {

@@ -46,6 +46,17 @@ class SourceType:
                     jsonschema_rs.validator_for(schema, validate_formats=True) if schema is not None else None
                 )
                 self.properties[prop.name] = PropertySpec(prop, step.type, validator)
+        unfillable = [
+            name
+            for name, spec in self.properties.items()
+            if spec.definition.is_required
+            and spec.definition.property_type == "read_only"
+            and name != "image_version"
+            and name not in definition.system_values
+        ]
+        if unfillable:
+            # A source of this type could never leave its step: nobody may set these values.
+            raise ValueError(f"required read-only properties need system_values: {', '.join(unfillable)}")
         self.credential_names = frozenset(n for n, p in self.properties.items() if p.definition.is_credential)
         self.step_types = [s.type for s in definition.steps]
         self.renderer = CardRenderer(self.type, definition.steps)

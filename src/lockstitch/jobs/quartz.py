@@ -54,11 +54,18 @@ _DOW = _Field("Day-of-Week", 1, 7, DAYS)
 _YEAR = _Field("Year", 1970, MAX_YEAR)
 
 
+def _is_number(text: str) -> bool:
+    # ASCII digits only: str.isdigit() also accepts "²" (which int() then rejects with a bare
+    # ValueError, not a CronError) and other scripts' digits (Arabic-Indic, fullwidth), which
+    # int() reads but Quartz does not.
+    return text.isascii() and text.isdigit()
+
+
 def _value(text: str, field: _Field) -> int:
     upper = text.upper()
     if field.names and upper in field.names:
         return field.names[upper]
-    if not text.isdigit():
+    if not _is_number(text):
         raise CronError(f"Illegal characters for {field.name.lower()} field: {text!r}")
     number = int(text)
     if not field.low <= number <= field.high:
@@ -75,7 +82,7 @@ def _values(spec: str, field: _Field) -> frozenset[int]:
         base, slash, step_text = part.partition("/")
         step = 1
         if slash:
-            if not step_text.isdigit() or int(step_text) == 0:
+            if not _is_number(step_text) or int(step_text) == 0:
                 raise CronError(
                     f"Increment after '/' in {field.name.lower()} field must be a positive number"
                 )
@@ -87,6 +94,10 @@ def _values(spec: str, field: _Field) -> frozenset[int]:
         elif "-" in base:
             left, _, right = base.partition("-")
             start, end = _value(left, field), _value(right, field)
+            if field is _YEAR and end < start:
+                # Years do not cycle: wrapping "2030-2026" round to 1970 would make a typo fire
+                # from 2030 to 2099. Quartz rejects it too.
+                raise CronError("Start year must be less than stop year")
         else:
             start = _value(base, field)
             end = field.high if slash else start
@@ -150,7 +161,7 @@ class QuartzCron:
             for minute in sorted(self.minutes):
                 for second in sorted(self.seconds):
                     candidate = dt.time(hour, minute, second)
-                    if after is None or candidate > after:
+                    if after is None or candidate >= after:
                         return candidate
         return None
 
@@ -180,12 +191,12 @@ def _parse_dom(spec: str) -> tuple[frozenset[int] | None, str | None]:
         return None, upper
     if upper.startswith("L-"):
         offset = upper[2:]
-        if not offset.isdigit() or not 0 <= int(offset) <= 30:
+        if not _is_number(offset) or not 0 <= int(offset) <= 30:
             raise CronError("Offset from last day must be <= 30")
         return None, upper
     if upper.endswith("W"):
         day = upper[:-1]
-        if not day.isdigit() or not 1 <= int(day) <= 31:
+        if not _is_number(day) or not 1 <= int(day) <= 31:
             raise CronError("The 'W' option needs a day of the month from 1 to 31")
         return None, upper
     return _values(spec, _DOM), None
@@ -197,7 +208,7 @@ def _parse_dow(spec: str) -> tuple[frozenset[int] | None, tuple[int, int] | None
         return frozenset({7}), None
     if "#" in upper:
         day_text, _, nth = upper.partition("#")
-        if not nth.isdigit() or not 1 <= int(nth) <= 5:
+        if not _is_number(nth) or not 1 <= int(nth) <= 5:
             raise CronError("A numeric value between 1 and 5 must follow the '#' option")
         return None, (_value(day_text, _DOW), int(nth))
     if upper.endswith("L") and len(upper) > 1:
@@ -219,25 +230,32 @@ def parse(expression: str) -> QuartzCron:
     year = fields[6] if len(fields) == 7 else None
     if dom == "?" and dow == "?":
         raise CronError("'?' can only be specified for Day-of-Month -OR- Day-of-Week.")
+    for text, name in ((sec, "Second"), (minute, "Minute"), (hour, "Hour"), (month, "Month"), (year, "Year")):
+        if text == "?":
+            raise CronError(f"'?' can only be specified for Day-of-Month or Day-of-Week, not {name}.")
+    # Every field's syntax and range first, as Quartz does: "0 60 * * * *" is about the minute,
+    # not about day-of-month AND day-of-week. Then the day rule (Stitch's message for
+    # "* * * * * *"), and only then our own single-second rule.
+    seconds = _values(sec, _SECONDS)
+    minutes = _values(minute, _MINUTES)
+    hours = _values(hour, _HOURS)
+    dom_set, dom_special = _parse_dom(dom) if dom != "?" else (None, None)
+    months = _values(month, _MONTH)
+    dow_set, dow_special = _parse_dow(dow) if dow != "?" else (None, None)
+    years = _values(year, _YEAR) if year not in (None, "*") else None
     if dom != "?" and dow != "?":
         raise CronError(
             "Support for specifying both a day-of-week AND a day-of-month parameter is not implemented."
         )
-    for text, name in ((sec, "Second"), (minute, "Minute"), (hour, "Hour"), (month, "Month"), (year, "Year")):
-        if text == "?":
-            raise CronError(f"'?' can only be specified for Day-of-Month or Day-of-Week, not {name}.")
-    seconds = _values(sec, _SECONDS)
     if len(seconds) != 1:
         raise CronError("The seconds field must be a single value (a schedule fires at most once a minute).")
-    dom_set, dom_special = _parse_dom(dom) if dom != "?" else (None, None)
-    dow_set, dow_special = _parse_dow(dow) if dow != "?" else (None, None)
     return QuartzCron(
         expression=expression,
         seconds=seconds,
-        minutes=_values(minute, _MINUTES),
-        hours=_values(hour, _HOURS),
-        months=_values(month, _MONTH),
-        years=_values(year, _YEAR) if year not in (None, "*") else None,
+        minutes=minutes,
+        hours=hours,
+        months=months,
+        years=years,
         dom=dom_set,
         dom_special=dom_special,
         dow=dow_set,

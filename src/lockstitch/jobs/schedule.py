@@ -40,6 +40,10 @@ def next_fire_time(inputs: ScheduleInputs, now: dt.datetime) -> dt.datetime | No
         return quartz.parse(inputs.cron_expression).next_after(now)
     period = dt.timedelta(minutes=interval_minutes(inputs))
     anchor = parse_timestamp(inputs.anchor_time) if inputs.anchor_time else inputs.fully_configured_at
+    # Fire on whole seconds, like cron schedules and like the wire format: with a fractional
+    # anchor (fully_configured_at keeps microseconds) the truncated wire value of the next fire
+    # could be earlier than the request itself (fire 13:00:00.7 shown as 13:00:00Z at 13:00:00.3).
+    anchor = anchor.replace(microsecond=0)
     if anchor > now:
         return anchor
     steps = math.floor((now - anchor) / period) + 1

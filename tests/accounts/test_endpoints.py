@@ -1,0 +1,118 @@
+"""``POST /v3/accounts`` (partners) and the errors of the spec's accounts table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import AccountHandle
+
+PARTNER = {"partner_id": "oc_partner", "partner_secret": "partner-secret-value"}
+PERSON = {
+    "first_name": "Stitch",
+    "last_name": "Product Team",
+    "company": "Stitch Product Team",
+    "region": "us-east-1",
+    "email": "stitch-api-test@example.com",
+}
+
+
+async def _create(client: httpx.AsyncClient, body: Any) -> httpx.Response:
+    return await client.post("/v3/accounts", json=body)
+
+
+async def test_partner_creates_an_account_whose_token_works(client: httpx.AsyncClient) -> None:
+    response = await _create(client, {**PARTNER, **PERSON})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert list(body) == ["access_token", "stitch_account_id"]
+    assert body["access_token"].startswith("ac_")
+    assert len(body["access_token"]) >= 3 + 43  # 32 random bytes, base64url
+    assert isinstance(body["stitch_account_id"], int)
+    headers = {"Authorization": f"Bearer {body['access_token']}"}
+    sources = await client.get("/v4/sources", headers=headers)
+    assert sources.status_code == 200
+    assert sources.json() == []
+
+
+async def test_region_may_be_omitted(client: httpx.AsyncClient) -> None:
+    person = {k: v for k, v in PERSON.items() if k != "region"}
+    assert (await _create(client, {**PARTNER, **person})).status_code == 200
+
+
+def _expect(response: httpx.Response, status: int, code: str, message: str, errors: Any) -> None:
+    assert response.status_code == status, response.text
+    assert response.json() == {"code": code, "message": message, "errors": errors}
+
+
+async def test_existing_user(client: httpx.AsyncClient) -> None:
+    assert (await _create(client, {**PARTNER, **PERSON})).status_code == 200
+    again = await _create(client, {**PARTNER, **PERSON, "email": PERSON["email"].upper()})
+    assert again.status_code == 400
+    assert again.json() == {
+        "code": "ExistingUser",
+        "message": "This email address is already associated with an active user.",
+    }
+
+
+@pytest.mark.parametrize("missing", ["partner_id", "partner_secret"])
+async def test_partner_credentials_required(client: httpx.AsyncClient, missing: str) -> None:
+    body = {**PARTNER, **PERSON}
+    del body[missing]
+    _expect(await _create(client, body), 400, "BadRequest", "Invalid form data.", {missing: "required"})
+
+
+@pytest.mark.parametrize("raw", [b"[]", b'"x"', b"null", b"{", b""])
+async def test_not_a_form(client: httpx.AsyncClient, raw: bytes) -> None:
+    response = await client.post("/v3/accounts", content=raw)
+    _expect(response, 400, "BadRequest", "Invalid form data.", {})
+
+
+@pytest.mark.parametrize(
+    ("change", "errors"),
+    [
+        ({"email": "not-an-email"}, {"email": "invalid"}),
+        ({"email": ""}, {"email": "required"}),
+        ({"region": "mars-1"}, {"region": "must be one of us-east-1, eu-central-1"}),
+        ({"company": 5}, {"company": "invalid"}),
+        ({"first_name": "x" * 201}, {"first_name": "invalid"}),
+        ({"last_name": None}, {"last_name": "required"}),
+        ({"nickname": "bob"}, {"nickname": "unknown field"}),
+    ],
+)
+async def test_invalid_fields_are_named(
+    client: httpx.AsyncClient, change: dict[str, Any], errors: dict[str, str]
+) -> None:
+    _expect(
+        await _create(client, {**PARTNER, **PERSON, **change}),
+        400,
+        "BadRequest",
+        "Invalid form data.",
+        errors,
+    )
+
+
+@pytest.mark.parametrize(
+    "partner",
+    [
+        {"partner_id": "oc_partner", "partner_secret": "wrong"},
+        {"partner_id": "oc_nobody", "partner_secret": "x"},
+    ],
+)
+async def test_bad_partner_credentials(client: httpx.AsyncClient, partner: dict[str, str]) -> None:
+    response = await _create(client, {**partner, **PERSON})
+    _expect(response, 401, "Unauthorized", "Invalid partner credentials.", {})
+    assert "partner-secret-value" not in response.text
+
+
+async def test_method_not_allowed_uses_the_accounts_shape(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v3/accounts")
+    assert response.status_code == 404
+    assert set(response.json()) == {"code", "message", "errors"}
+
+
+async def test_bearer_token_variants(client: httpx.AsyncClient, account: AccountHandle) -> None:
+    for header in (f"Bearer {account.token}", f"bearer {account.token}", f"Bearer: {account.token}"):
+        assert (await client.get("/v4/sources", headers={"Authorization": header})).status_code == 200
