@@ -17,10 +17,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lockstitch import __version__
 from lockstitch.accounts.endpoints import router as accounts_router
+from lockstitch.catalog import openapi as catalog_openapi
 from lockstitch.catalog.endpoints import router as catalog_router
 from lockstitch.context import Context
 from lockstitch.kit.errors import (
@@ -117,6 +119,18 @@ def create_app(ctx: Context, *, embedded_worker: bool = False) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(catalog_router)
     app.include_router(sources_router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = catalog_openapi.apply(
+                get_openapi(
+                    title=app.title, version=app.version, description=app.description, routes=app.routes
+                ),
+                ctx.catalog,
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["operations"], summary="Liveness", response_model=None)
     async def healthz() -> JSONResponse:

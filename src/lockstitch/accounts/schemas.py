@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from lockstitch.kit.openapi import json_body
+
 
 class CreateAccountRequest(BaseModel):
     partner_id: str = Field(min_length=1)
@@ -28,12 +30,7 @@ class AccountErrorBody(BaseModel):
     errors: dict[str, str] | None = None
 
 
-CREATE_REQUEST: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": CreateAccountRequest.model_json_schema()}},
-    }
-}
+CREATE_REQUEST = json_body(CreateAccountRequest)
 CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": CreateAccountResponse, "description": "The account and its first API token"},
     400: {"model": AccountErrorBody, "description": "BadRequest (invalid form data) or ExistingUser"},

@@ -161,7 +161,7 @@ class QuartzCron:
             for minute in sorted(self.minutes):
                 for second in sorted(self.seconds):
                     candidate = dt.time(hour, minute, second)
-                    if after is None or candidate >= after:
+                    if after is None or candidate > after:
                         return candidate
         return None
 

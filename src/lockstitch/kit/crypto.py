@@ -47,7 +47,8 @@ class Key:
 
 def _b64decode(text: str) -> bytes:
     padded = text + "=" * (-len(text) % 4)
-    return base64.urlsafe_b64decode(padded.encode("ascii"))
+    # validate=True: characters outside the alphabet are an error, not silently dropped.
+    return base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True)
 
 
 def _b64encode(data: bytes) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 
 class PropertyOut(BaseModel):
@@ -98,23 +98,6 @@ class SourceErrorData(BaseModel):
 class SourceErrorBody(BaseModel):
     error: str
     data: SourceErrorData
-
-
-class CreateSourceRequest(BaseModel):
-    type: str = Field(min_length=1, examples=["platform.google-analytics"])
-    display_name: str = Field(min_length=1, examples=["Google Analytics"])
-    properties: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Property values by name; each must match its json_schema in the type's report card.",
-    )
-    destination_id: int | None = None
-
-
-class UpdateSourceRequest(BaseModel):
-    display_name: str | None = Field(default=None, min_length=1)
-    properties: dict[str, Any] | None = None
-    paused_at: str | None = Field(default=None, description="Any ISO-8601 timestamp pauses; null unpauses.")
-    destination_id: int | None = None
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
