@@ -93,7 +93,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)
     if args.sources < 1 or args.connections < 1 or args.threads < 1 or args.duration < 1 or args.warmup < 0:
-        parser.error("--sources, --connections, --threads and --duration must be positive")
+        parser.error(
+            "--sources, --connections, --threads and --duration must be positive, --warmup not negative"
+        )
     args.threads = min(args.threads, args.connections)
     return args
 
@@ -149,7 +151,7 @@ def _database(args: argparse.Namespace) -> Iterator[str | None]:
         yield None
         return
     name = f"lockstitch_bench_{os.getpid()}"
-    admin_url = args.postgres
+    admin_url = args.postgres.replace("postgresql+asyncpg://", "postgresql://", 1)  # asyncpg's own form
 
     async def admin(statement: str) -> None:
         connection = await asyncpg.connect(admin_url, timeout=10)
@@ -357,36 +359,37 @@ def _cpu_model() -> str:
 
 def _print(report: dict[str, Any]) -> None:
     machine, settings = report["machine"], report["settings"]
+    facts = {
+        "database": f"{settings['database']}: {settings['sources']:,} {settings['source_type']} sources "
+        f"(seeded in {report['seeding_seconds']:.0f} s)",
+        "server": settings["server"],
+        "load": f"{settings['tool_version']}: {settings['connections']} connections, "
+        f"{settings['threads']} threads, {settings['duration_s']} s per run after "
+        f"{settings['warmup_s']} s of warm-up",
+        "machine": f"{machine['cpus']} cores ({machine['cpu_model']}) shared by server, database and "
+        f"load generator; load average {machine['load_average_1m_before']} before the run",
+    }
+    print(f"\nLockstitch {report['lockstitch_version']} API benchmark")
+    for name, text in facts.items():
+        print(f"  {name:<9} {text}")
     print()
-    print(
-        f"Lockstitch {report['lockstitch_version']} API benchmark: {settings['database']}, "
-        f"{settings['sources']:,} sources, {settings['connections']} connections, "
-        f"{settings['duration_s']} s per run after {settings['warmup_s']} s warm-up"
-    )
-    print(
-        f"machine: {machine['cpus']} cores ({machine['cpu_model']}), "
-        f"load {machine['load_average_1m_before']} before the run; "
-        f"load from {settings['tool_version']}, {settings['threads']} threads, on the same machine"
-    )
-    print()
-    print(f"{'run':<26}{'requests/s':>12}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}{'server CPU':>12}")
-    for entry in report["runs"]:
-        cpu = "-" if entry["server_cpu"] is None else f"{entry['server_cpu']:.0%}"
-        print(
-            f"{entry['endpoint']:<26}{entry['rps']:>12,.1f}{entry['ratio_to_trivial']:>8.2f}"
-            f"{entry['p50_ms']:>9.2f}{entry['p99_ms']:>9.2f}{cpu:>12}"
-        )
-    print()
-    print(
-        f"trivial baseline: {report['trivial_rps']:,.1f} requests/s, the mean of the two /healthz runs "
-        f"(they differ by {report['trivial_spread']:.1%}); server CPU is the share of one core used by "
-        "the server process"
-    )
-    print()
-    print(f"{'summary':<26}{'requests/s':>12}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}")
-    for mode in ("get", "put"):
+    header = f"{'endpoint':<26}{'requests/s':>12}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}"
+    print(header)
+    for mode in ("trivial", "get", "put"):
         entry = report["endpoints"][mode]
         print(
             f"{entry['endpoint']:<26}{entry['rps']:>12,.1f}{entry['ratio_to_trivial']:>8.3f}"
             f"{entry['p50_ms']:>9.2f}{entry['p99_ms']:>9.2f}"
+        )
+    print(
+        f"\nratio: requests/s over the trivial baseline, the mean of the two /healthz runs "
+        f"(they differ by {report['trivial_spread']:.1%}; its latencies are the worse run's)."
+    )
+    print("\nruns in order (server CPU: share of one core the server process used):")
+    print(f"{header}{'server CPU':>12}")
+    for entry in report["runs"]:
+        cpu = "-" if entry["server_cpu"] is None else f"{entry['server_cpu']:.0%}"
+        print(
+            f"{entry['endpoint']:<26}{entry['rps']:>12,.1f}{entry['ratio_to_trivial']:>8.3f}"
+            f"{entry['p50_ms']:>9.2f}{entry['p99_ms']:>9.2f}{cpu:>12}"
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from lockstitch.catalog.loader import PACKAGED_SOURCES, load_catalog, load_source_type
+from lockstitch.catalog.source_type import SourceType
 from lockstitch.kit.errors import ConfigurationError
 from tests.stitch_docs import reference_cards
 
@@ -49,13 +50,11 @@ def test_card_matches_stitch(name: str) -> None:
 
 
 @pytest.mark.parametrize("source_type", SHIPPED.source_types(), ids=lambda t: t.type)
-def test_every_shipped_type_names_its_tap(source_type: object) -> None:
-    from lockstitch.catalog.source_type import SourceType
-
-    assert isinstance(source_type, SourceType)
+def test_every_shipped_type_names_its_tap(source_type: SourceType) -> None:
     tap = source_type.definition.tap
     assert tap is not None, f"{source_type.type} has no tap"
-    assert tap.package and tap.executable
+    assert tap.package
+    assert tap.executable
     assert tap.version[0].isdigit(), "pinned to an exact version"
     if source_type.has_oauth_step:
         assert source_type.definition.oauth is not None, f"{source_type.type} needs an OAuth provider"
@@ -83,12 +82,14 @@ def test_operator_directory_adds_and_overrides(tmp_path: Path) -> None:
         ("type: [\n", "not valid YAML"),
         (
             "type: x\ndetails: {protocol: x}\nsteps: [{type: form, properties: [{name: p, is_required: true, "
-            "is_credential: false, system_provided: false, property_type: user_provided, json_schema: {type: 7}}]}]\n",
+            "is_credential: false, system_provided: false, property_type: user_provided, "
+            "json_schema: {type: 7}}]}]\n",
             "x.yaml",
         ),
         (
-            "type: x\ndetails: {protocol: x}\nsteps: [{type: form, properties: [{name: key, is_required: true, "
-            "is_credential: false, system_provided: true, property_type: read_only, json_schema: null}]}]\n",
+            "type: x\ndetails: {protocol: x}\nsteps: [{type: form, properties: [{name: key, "
+            "is_required: true, is_credential: false, system_provided: true, property_type: read_only, "
+            "json_schema: null}]}]\n",
             "required read-only properties need system_values: key",
         ),
     ],

@@ -45,11 +45,11 @@ def _expected(steps: list[StepDef], facts: SourceFacts) -> tuple[int, str]:
             needed = {p.name for p in step.properties if p.is_required}
             if not needed <= facts.provided:
                 return index, step.type
-        elif step.type == "discover_schema" and not facts.check_succeeded:
-            return index, step.type
-        elif step.type == "field_selection" and not facts.selection_complete:
-            return index, step.type
-        elif step.type == "fully_configured":
+        elif (
+            (step.type == "discover_schema" and not facts.check_succeeded)
+            or (step.type == "field_selection" and not facts.selection_complete)
+            or step.type == "fully_configured"
+        ):
             return index, step.type
     raise AssertionError("unreachable")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ async def fresh_database_url(backend: str, tmp_path: Path, request: pytest.Fixtu
 
 
 @pytest.fixture
-def lockstitch_env(fresh_database_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+def lockstitch_env(fresh_database_url: str, tmp_path: Path) -> dict[str, str]:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCKSTITCH_")}
@@ -33,4 +32,4 @@ def lockstitch_env(fresh_database_url: str, tmp_path: Path) -> Iterator[dict[str
             "LOCKSTITCH_LOG_LEVEL": "debug",
         }
     )
-    yield env
+    return env

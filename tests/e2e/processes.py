@@ -26,7 +26,7 @@ def free_port() -> int:
 def cli(
     env: dict[str, str], *args: str, check: bool = True, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(  # noqa: S603 - our own command
+    result = subprocess.run(
         [LOCKSTITCH, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
     if check and result.returncode != 0:
@@ -47,7 +47,7 @@ class Server:
 
     def start(self, *extra: str, timeout: float = 60) -> Server:
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(  # noqa: S603 - our own command
+        self.process = subprocess.Popen(
             [LOCKSTITCH, "serve", "--port", str(self.port), *extra],
             env=self.env,
             stdout=log,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -121,7 +121,7 @@ def test_worker_runs_alone_and_stops_cleanly(lockstitch_env: dict[str, str], tmp
     log = (tmp_path / "worker.log").open("wb")
     process = subprocess.Popen(
         [LOCKSTITCH, "worker"], env=lockstitch_env, stdout=log, stderr=subprocess.STDOUT
-    )  # noqa: S603
+    )
     try:
         deadline = 60.0
         start = time.monotonic()

@@ -9,6 +9,7 @@ counts the requests it sent and requires at least MINIMUM of them per backend.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -78,10 +79,9 @@ def test_no_request_gets_a_server_error(lockstitch_env: dict[str, str], tmp_path
                         content_type = response.headers.get("content-type", [""])  # schemathesis: lists
                         assert content_type[0].startswith("application/json"), case.formatted_path
 
-                try:
+                # Unsatisfiable: e.g. no way to break the schema of an endpoint that takes no input.
+                with contextlib.suppress(Unsatisfiable):
                     exercise()
-                except Unsatisfiable:
-                    pass  # e.g. no way to break the schema of an endpoint that takes no input
     finally:
         server.stop()
 

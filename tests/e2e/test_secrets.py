@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from lockstitch.config import Settings
 from lockstitch.context import build_context
@@ -45,7 +45,7 @@ async def _database_text(env: dict[str, str]) -> bytes:
     chunks = []
     async with ctx.db.read() as session:
         for table in Base.metadata.sorted_tables:
-            rows = await session.execute(text(f"SELECT row_to_json(t)::text FROM {table.name} t"))  # noqa: S608
+            rows = await session.execute(text(f"SELECT row_to_json(t)::text FROM {table.name} t"))
             chunks.extend(r[0].encode() for r in rows)
     await ctx.close()
     return b"\n".join(chunks)
@@ -103,11 +103,8 @@ async def test_canary_never_leaves(lockstitch_env: dict[str, str], tmp_path: Pat
                 },
             )
             await send("POST", "/v4/sources", content=f'{{"properties": {{"password": "{canary}"'.encode())
-            await send(
-                "POST",
-                "/v4/sources",
-                content=('{"password": "%s", "pad": "%s"}' % (canary, "x" * 2_000_000)).encode(),
-            )
+            oversized = json.dumps({"password": canary, "pad": "x" * 2_000_000}).encode()
+            await send("POST", "/v4/sources", content=oversized)
             await send(
                 "PUT",
                 f"/v4/sources/{pg.json()['id']}?password={canary}",
@@ -154,14 +151,14 @@ async def test_keys_rotate_while_serving(lockstitch_env: dict[str, str], tmp_pat
     server = Server(lockstitch_env, tmp_path / "server.log").start("--no-worker")
     ids = []
     try:
-        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as http:
+        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as http:
             for n in range(30):
                 body = {
                     "type": "platform.hp-postgres",
                     "display_name": f"PG {n}",
                     "properties": hp_postgres_properties(password=f"secret-{n}-value"),
                 }
-                ids.append(http.post("/v4/sources", json=body).json()["id"])
+                ids.append((await http.post("/v4/sources", json=body)).json()["id"])
     finally:
         server.stop()
 
@@ -188,16 +185,11 @@ async def test_keys_rotate_while_serving(lockstitch_env: dict[str, str], tmp_pat
     )
     ctx = build_context(only_k2)
     async with ctx.db.read() as session:
-        sources = list(
-            await session.scalars(Base.metadata.tables["sources"].select().with_only_columns(Source.id))
-        )
-        rows = list(await session.scalars(Source.__table__.select().with_only_columns(Source.id)))
-        assert len(rows) == len(sources) == 30
-        from sqlalchemy import select
-
-        for source in await session.scalars(select(Source)):
-            assert ctx.keyring.key_id_of(source.credentials["password"]) == "k2"
-            assert credentials.unseal(ctx.keyring, source, "password").startswith("secret-")
+        sources = list(await session.scalars(select(Source).order_by(Source.id)))
     await ctx.close()
+    assert len(sources) == 30
+    for n, source in enumerate(sources):
+        assert ctx.keyring.key_id_of(source.credentials["password"]) == "k2"
+        assert credentials.unseal(ctx.keyring, source, "password") == f"secret-{n}-value"
     again = cli(rotated_env, "keys", "rotate")
     assert "re-encrypted 0 secret(s)" in again.stdout

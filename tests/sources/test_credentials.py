@@ -46,7 +46,8 @@ async def test_ciphertext_moved_to_another_row_does_not_open(
     async with ctx.db.unit_of_work() as session:
         a = await session.get(Source, first)
         b = await session.get(Source, second)
-        assert a is not None and b is not None
+        assert a is not None
+        assert b is not None
         b.credentials = {"password": a.credentials["password"]}  # an attacker with DB write access
     async with ctx.db.read() as session:
         moved = await session.get(Source, second)

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from lockstitch.accounts.repository import TokenRepository
 from tests.conftest import AccountHandle, MakeAccount
 from tests.helpers import assert_source_error, hp_postgres_properties
 
@@ -308,8 +309,6 @@ async def test_unauthenticated(
 async def test_revoked_token_is_unauthenticated(
     client: httpx.AsyncClient, account: AccountHandle, ctx: Any
 ) -> None:
-    from lockstitch.accounts.repository import TokenRepository
-
     assert (await client.get("/v4/sources", headers=account.headers)).status_code == 200
     async with ctx.db.unit_of_work() as session:
         tokens = await TokenRepository(session).list_for(account.id)
