@@ -21,6 +21,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lockstitch import __version__
+from lockstitch.accounts.auth import TokenCache
 from lockstitch.accounts.endpoints import router as accounts_router
 from lockstitch.catalog import openapi as catalog_openapi
 from lockstitch.catalog.endpoints import router as catalog_router
@@ -110,8 +111,12 @@ def create_app(ctx: Context, *, embedded_worker: bool = False) -> FastAPI:
         description="A self-hosted server for the Stitch Connect API v4.",
         lifespan=lifespan,
         default_response_class=JSONResponse,
+        # FastAPI's built-in OpenTelemetry hooks look up providers on every request (a third of
+        # the cost of a trivial request here); Lockstitch exposes Prometheus metrics instead.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.ctx = ctx
+    app.state.token_cache = TokenCache()
     app.add_exception_handler(LockstitchError, _on_lockstitch_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)

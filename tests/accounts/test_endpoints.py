@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
 import pytest
 
+from lockstitch.accounts.auth import Principal, TokenCache
 from tests.conftest import AccountHandle
 
 PARTNER = {"partner_id": "oc_partner", "partner_secret": "partner-secret-value"}
@@ -116,3 +118,16 @@ async def test_method_not_allowed_uses_the_accounts_shape(client: httpx.AsyncCli
 async def test_bearer_token_variants(client: httpx.AsyncClient, account: AccountHandle) -> None:
     for header in (f"Bearer {account.token}", f"bearer {account.token}", f"Bearer: {account.token}"):
         assert (await client.get("/v4/sources", headers={"Authorization": header})).status_code == 200
+
+
+def test_token_cache_expires_and_is_bounded() -> None:
+    cache = TokenCache(ttl_seconds=0.05, max_entries=2)
+    who = Principal(1, "enterprise", frozenset(), 1)
+    cache.put("a", who)
+    assert cache.get("a") == who
+    cache.put("b", who)
+    cache.put("c", who)
+    assert cache.get("a") is None  # the oldest entry made room
+    assert cache.get("c") == who
+    time.sleep(0.06)
+    assert cache.get("c") is None

@@ -56,6 +56,8 @@ def test_tokens_create_list_revoke(lockstitch_env: dict[str, str], tmp_path: Pat
         assert httpx.get(f"{server.url}/v4/sources", headers=headers).status_code == 200
         token_id = listing[1].split("\t")[0]
         assert "revoked" in cli(lockstitch_env, "tokens", "revoke", token_id, "--account", account).stdout
+        # The server remembers verified tokens for at most a second (accounts.auth.TokenCache).
+        time.sleep(1.1)
         assert httpx.get(f"{server.url}/v4/sources", headers=headers).status_code == 401
         first = {"Authorization": f"Bearer {created['access_token']}"}
         assert httpx.get(f"{server.url}/v4/sources", headers=first).status_code == 200

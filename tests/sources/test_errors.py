@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -313,6 +314,8 @@ async def test_revoked_token_is_unauthenticated(
     async with ctx.db.unit_of_work() as session:
         tokens = await TokenRepository(session).list_for(account.id)
         assert await TokenRepository(session).revoke(account.id, tokens[0].id)
+    # Verified tokens are remembered for one second (accounts.auth.TokenCache); then it is gone.
+    await asyncio.sleep(1.1)
     assert_source_error(await client.get("/v4/sources", headers=account.headers), 401, "Unauthorized")
 
 

@@ -21,7 +21,8 @@ def to_wire(value: dt.datetime | None) -> str | None:
     """Render a timestamp for a response body: UTC, whole seconds (truncated), ``Z`` suffix."""
     if value is None:
         return None
-    return as_utc(value).strftime(WIRE_FORMAT)
+    # isoformat is several times faster than strftime, and this runs a few times per response.
+    return as_utc(value).isoformat(timespec="seconds")[:19] + "Z"
 
 
 def to_wire_ceil(value: dt.datetime) -> str:
@@ -34,6 +35,8 @@ def to_wire_ceil(value: dt.datetime) -> str:
 
 def as_utc(value: dt.datetime) -> dt.datetime:
     """Naive datetimes are taken as UTC (that is how the database hands them back)."""
+    if value.tzinfo is UTC:
+        return value
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)

@@ -66,9 +66,7 @@ async def create_source(request: Request, who: Auth) -> JSONResponse:
     responses={200: {"model": schemas.SourceOut}, **schemas.error_responses(400, 401, 404)},
 )
 async def get_source(request: Request, source_id: SourceId, who: Auth) -> JSONResponse:
-    ctx = context_of(request)
-    async with ctx.db.read() as session:
-        return JSONResponse(await service.get_source(session, ctx, who, source_id))
+    return JSONResponse(await service.get_source(context_of(request), who, source_id))
 
 
 @router.put(

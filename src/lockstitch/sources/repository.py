@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lockstitch.kit.db import Database
+from lockstitch.kit.point_reads import PointQuery
 from lockstitch.models import ConnectionCheck, Source
 
 # A source and the state of its last connection check, in one row (GET runs it per request).
@@ -19,17 +24,62 @@ def _with_check() -> Select[Source, str]:
     )
 
 
+# Built once (constructing a Select costs more than running it): the PUT/DELETE path.
+_GET = _with_check().where(Source.id == bindparam("source_id"), Source.account_id == bindparam("account_id"))
+_GET_FOR_UPDATE = _GET.with_for_update(of=Source)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """A source read without a session: what ``views`` need, nothing that could be written back."""
+
+    id: int
+    account_id: int
+    type: str
+    name: str
+    display_name: str
+    properties: dict[str, Any]
+    credentials: dict[str, str]
+    destination_id: int | None
+    check_job_name: str | None
+    fully_configured_at: dt.datetime | None
+    paused_at: dt.datetime | None
+    system_paused_at: dt.datetime | None
+    deleted_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+# Built once: constructing a Select costs more than running it (see kit.db._PointReads).
+_FETCH_SOURCE = PointQuery(
+    select(*Source.__table__.columns, ConnectionCheck.state.label("check_state"))
+    .outerjoin(ConnectionCheck, ConnectionCheck.name == Source.check_job_name)
+    .where(Source.id == bindparam("source_id"), Source.account_id == bindparam("account_id"))
+)
+
+
+async def fetch_source(
+    db: Database, account_id: int, source_id: int
+) -> tuple[SourceRecord, str | None] | None:
+    """One source and its check state, read without a session (``Database.first``): the
+    ``GET /v4/sources/{id}`` path."""
+    row = await db.first(_FETCH_SOURCE, {"source_id": source_id, "account_id": account_id})
+    if row is None:
+        return None
+    values = dict(row)
+    state = values.pop("check_state")
+    return SourceRecord(**values), state
+
+
 class SourceRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def get(self, account_id: int, source_id: int, *, for_update: bool = False) -> SourceRow | None:
-        query = _with_check().where(Source.id == source_id, Source.account_id == account_id)
-        if for_update:
-            # Serialises concurrent PUTs of one source on PostgreSQL (SQLite writers are already
-            # serialised by BEGIN IMMEDIATE), so no property update is lost.
-            query = query.with_for_update(of=Source)
-        row = (await self.session.execute(query)).first()
+        # FOR UPDATE serialises concurrent PUTs of one source on PostgreSQL (SQLite writers are
+        # already serialised by BEGIN IMMEDIATE), so no property update is lost.
+        query = _GET_FOR_UPDATE if for_update else _GET
+        row = (await self.session.execute(query, {"source_id": source_id, "account_id": account_id})).first()
         return (row[0], row[1]) if row else None
 
     async def list(self, account_id: int) -> Sequence[SourceRow]:

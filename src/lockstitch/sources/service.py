@@ -21,7 +21,7 @@ from lockstitch.kit.time import parse_timestamp, utcnow
 from lockstitch.models import ConnectionCheck, Source
 from lockstitch.sources import credentials, errors, naming
 from lockstitch.sources.properties import PropertyChanges, review
-from lockstitch.sources.repository import SourceRepository
+from lockstitch.sources.repository import SourceRepository, fetch_source
 from lockstitch.sources.views import check_json, facts_of, report_card, source_json
 
 POST_KEYS = frozenset({"type", "display_name", "properties", "destination_id"})
@@ -171,8 +171,8 @@ async def delete_source(session: AsyncSession, ctx: Context, who: Principal, raw
     return source_json(source, ctx.catalog.source_type(source.type), check_state, now)
 
 
-async def get_source(session: AsyncSession, ctx: Context, who: Principal, raw_id: str) -> dict[str, Any]:
-    found = await SourceRepository(session).get(who.account_id, parse_id(raw_id))
+async def get_source(ctx: Context, who: Principal, raw_id: str) -> dict[str, Any]:
+    found = await fetch_source(ctx.db, who.account_id, parse_id(raw_id))
     if found is None:
         raise errors.not_found(raw_id)
     source, check_state = found

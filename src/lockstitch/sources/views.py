@@ -8,16 +8,49 @@ Keys are in the order of Stitch's examples.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Protocol
 
 from lockstitch.catalog.report_card import SourceFacts
 from lockstitch.catalog.source_type import SourceType
 from lockstitch.jobs.schedule import ScheduleInputs, schedule_json
 from lockstitch.kit.time import to_wire
-from lockstitch.models import ConnectionCheck, Source
+from lockstitch.models import ConnectionCheck
 
 
-def facts_of(source: Source, check_state: str | None) -> SourceFacts:
+class SourceLike(Protocol):
+    """What the views read of a source: an ORM ``Source`` or a ``repository.SourceRecord``."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def account_id(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def properties(self) -> dict[str, Any]: ...
+    @property
+    def credentials(self) -> dict[str, str]: ...
+    @property
+    def check_job_name(self) -> str | None: ...
+    @property
+    def fully_configured_at(self) -> dt.datetime | None: ...
+    @property
+    def paused_at(self) -> dt.datetime | None: ...
+    @property
+    def system_paused_at(self) -> dt.datetime | None: ...
+    @property
+    def deleted_at(self) -> dt.datetime | None: ...
+    @property
+    def created_at(self) -> dt.datetime: ...
+    @property
+    def updated_at(self) -> dt.datetime: ...
+
+
+def facts_of(source: SourceLike, check_state: str | None) -> SourceFacts:
     provided = {name for name, value in source.properties.items() if value is not None}
     provided.update(source.credentials)
     return SourceFacts(
@@ -27,14 +60,16 @@ def facts_of(source: Source, check_state: str | None) -> SourceFacts:
     )
 
 
-def report_card(source: Source, source_type: SourceType | None, check_state: str | None) -> dict[str, Any]:
+def report_card(
+    source: SourceLike, source_type: SourceType | None, check_state: str | None
+) -> dict[str, Any]:
     if source_type is None:
         # The operator removed this type from the catalogue; the source stays readable.
         return {"type": source.type, "current_step": 1, "current_step_type": "form", "steps": []}
     return source_type.renderer.card(facts_of(source, check_state))
 
 
-def schedule_inputs(source: Source, source_type: SourceType | None) -> ScheduleInputs:
+def schedule_inputs(source: SourceLike, source_type: SourceType | None) -> ScheduleInputs:
     props = source.properties
     return ScheduleInputs(
         frequency_in_minutes=props.get("frequency_in_minutes"),
@@ -47,7 +82,7 @@ def schedule_inputs(source: Source, source_type: SourceType | None) -> ScheduleI
 
 
 def source_json(
-    source: Source, source_type: SourceType | None, check_state: str | None, now: dt.datetime
+    source: SourceLike, source_type: SourceType | None, check_state: str | None, now: dt.datetime
 ) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     if source_type is not None and "cron_expression" in source_type.properties:
