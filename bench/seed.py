@@ -3,7 +3,7 @@
 The first source is created by ``sources.service.create_source`` itself: it is the reference
 that the others must look like. Creating 10,000 that way takes minutes (several round trips
 per source), so the rest are inserted in batches that repeat what ``create_source`` stores: the
-same property review, system values and defaults (the service's own ``_apply``), credentials
+same property review, system values and defaults (the service's own ``apply_changes``), credentials
 sealed under the configured keyring with the row's real id, and a pending connection check
 per source, as a freshly configured ``platform.hp-postgres`` source has. ``bench.api`` then
 checks over HTTP that a batch-inserted source reads exactly like the reference.
@@ -134,7 +134,7 @@ async def _insert_batch(
     await session.flush()  # one batched INSERT: the ids are part of the credentials' associated data
     for source, changes in rows:
         source.properties = dict(source_type.system_values(who.account_id, source.id))
-        sources._apply(ctx, source, source_type, changes)  # as create_source does
+        sources.apply_changes(ctx, source, source_type, changes)  # as create_source does
         check = f"{source.account_id}.{source.id}.check.{uuid.uuid4()}"
         session.add(
             ConnectionCheck(

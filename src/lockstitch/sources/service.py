@@ -94,7 +94,7 @@ async def create_source(session: AsyncSession, ctx: Context, who: Principal, bod
     except IntegrityError:  # a concurrent create took the same name between check and insert
         raise errors.derived_name_not_unique(display_name, name) from None
     source.properties = {**source_type.system_values(who.account_id, source.id)}
-    _apply(ctx, source, source_type, changes)
+    apply_changes(ctx, source, source_type, changes)
     check_state = await _queue_check_if_due(repo, source, source_type, None, changes)
     await session.flush()
     return source_json(source, source_type, check_state, now)
@@ -145,7 +145,7 @@ async def update_source(
         raise errors.invalid_properties(changes.bad, report_card(source, source_type, check_state))
     _check_cron(changes, who)
 
-    _apply(ctx, source, source_type, changes)
+    apply_changes(ctx, source, source_type, changes)
     if "paused_at" in body:
         source.paused_at = paused_at
     if "destination_id" in body:
@@ -228,7 +228,8 @@ def _check_cron(changes: PropertyChanges, who: Principal) -> None:
         raise errors.invalid_cron(expression, "it never fires after now.")
 
 
-def _apply(ctx: Context, source: Source, source_type: SourceType, changes: PropertyChanges) -> None:
+def apply_changes(ctx: Context, source: Source, source_type: SourceType, changes: PropertyChanges) -> None:
+    """Write reviewed changes onto a source: plain values, the default frequency, sealed credentials."""
     properties = dict(source.properties)
     for name, value in changes.plain.items():
         if value is None:
