@@ -44,8 +44,10 @@ unit: install-dev services
 services:
 	@scripts/ensure-postgres.sh
 
+## API throughput as ratios to the trivial endpoint, on SQLite and on PostgreSQL (~2 minutes).
 bench: install-dev services
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench api
+	$(BIN)/python -m bench api --postgres --out .lockstitch-bench/api-postgres.json
 
 clean:
 	rm -rf $(VENV) .lockstitch .pytest_cache .mypy_cache .ruff_cache .hypothesis
