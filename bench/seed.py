@@ -134,7 +134,7 @@ async def _insert_batch(
     await session.flush()  # one batched INSERT: the ids are part of the credentials' associated data
     for source, changes in rows:
         source.properties = dict(source_type.system_values(who.account_id, source.id))
-        sources.apply_changes(ctx, source, source_type, changes)  # as create_source does
+        await sources.apply_changes(session, ctx, source, source_type, changes, [])  # as create_source does
         check = f"{source.account_id}.{source.id}.check.{uuid.uuid4()}"
         session.add(
             ConnectionCheck(

@@ -49,6 +49,34 @@ class PartnerConfig(BaseModel):
     default_pricing_tier: PricingTier = "enterprise"
 
 
+class ProviderSettings(BaseModel):
+    """Operator settings for one OAuth provider: its managed app, and endpoint overrides."""
+
+    model_config = {"extra": "forbid"}
+
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    authorization_url: str | None = None
+    token_url: str | None = None
+    revocation_url: str | None = None
+    issuer: str | None = None
+    scopes: list[str] | None = None
+
+
+class OAuthSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    # Where providers send the browser back; default: the public base URL + /oauth/callback.
+    callback_url: str | None = None
+    state_ttl_seconds: int = 600
+    http_timeout_seconds: float = 20.0
+    # Refreshes one worker process runs at once.
+    refresh_concurrency: int = 50
+    # How long a worker holds a credential while refreshing it; must outlast the HTTP timeout.
+    lease_seconds: float = 60.0
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+
+
 class _TomlSource(PydanticBaseSettingsSource):
     """Reads the file named by ``LOCKSTITCH_CONFIG`` (or the ``config`` init argument)."""
 
@@ -78,7 +106,7 @@ class _TomlSource(PydanticBaseSettingsSource):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LOCKSTITCH_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="LOCKSTITCH_", env_nested_delimiter="__", extra="forbid")
 
     env: Literal["development", "test", "production"] = "production"
     home: Path = Path(".lockstitch")
@@ -97,6 +125,9 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 1.0
     # Where lockstitch.local-files sources may read from (default: $LOCKSTITCH_HOME/files).
     local_files_root: Path | None = None
+    oauth: OAuthSettings = Field(default_factory=OAuthSettings)
+    # Fault-injection tests only: "<point>[:<n>]" kills the process at the n-th pass (kit.failpoints).
+    crash_at: str | None = None
 
     @field_validator("encryption_keys", mode="before")
     @classmethod
@@ -130,6 +161,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.home / 'lockstitch.db').resolve()}"
+
+    @property
+    def oauth_callback_url(self) -> str:
+        return self.oauth.callback_url or f"{self.base_url.rstrip('/')}/oauth/callback"
 
     @property
     def files_root(self) -> Path:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
+
+from lockstitch import __version__
 from lockstitch.catalog.loader import Catalog, load_catalog
 from lockstitch.config import Settings
 from lockstitch.kit.crypto import Keyring
 from lockstitch.kit.db import Database
+from lockstitch.oauth.providers import Providers
 
 
 @dataclass
@@ -20,15 +24,39 @@ class Context:
     db: Database
     catalog: Catalog
     keyring: Keyring
+    providers: Providers
+    # The one HTTP client of the process (OAuth token requests...). Tests hand in a transport to
+    # stand in for servers that cannot run here (Google's), at the transport layer.
+    http: httpx.AsyncClient
 
     async def close(self) -> None:
+        await self.http.aclose()
         await self.db.dispose()
 
 
-def build_context(settings: Settings, *, catalog: Catalog | None = None) -> Context:
+def build_context(
+    settings: Settings,
+    *,
+    catalog: Catalog | None = None,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+) -> Context:
     """Fails fast (``ConfigurationError``) on a missing key or a bad catalogue file."""
     keyring = settings.keyring
     catalog = catalog or load_catalog(settings.source_type_dirs)
+    http = httpx.AsyncClient(
+        transport=http_transport,
+        timeout=httpx.Timeout(settings.oauth.http_timeout_seconds, connect=5.0),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        headers={"User-Agent": f"Lockstitch/{__version__}"},
+        follow_redirects=False,
+    )
     if settings.is_sqlite:
         settings.home.mkdir(parents=True, exist_ok=True)
-    return Context(settings=settings, db=Database(settings.database), catalog=catalog, keyring=keyring)
+    return Context(
+        settings=settings,
+        db=Database(settings.database),
+        catalog=catalog,
+        keyring=keyring,
+        providers=Providers(catalog.providers, settings.oauth),
+        http=http,
+    )

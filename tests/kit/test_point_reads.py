@@ -29,7 +29,8 @@ async def test_point_read_matches_the_orm(
     source_id = await _source(client, account)
     found = await fetch_source(ctx.db, account.id, source_id)
     assert found is not None
-    record, state = found
+    record, state, provides = found
+    assert provides == []
     async with ctx.db.read() as session:
         orm = (await session.scalars(select(Source).where(Source.id == source_id))).one()
     for column in Source.__table__.columns:

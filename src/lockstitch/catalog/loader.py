@@ -14,6 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from lockstitch.catalog.models import SourceTypeFile
+from lockstitch.catalog.providers import ProviderSpec, load_providers
 from lockstitch.catalog.source_type import SourceType
 from lockstitch.kit.errors import ConfigurationError
 
@@ -23,9 +24,12 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class Catalog:
-    def __init__(self, source_types: Iterable[SourceType]) -> None:
+    def __init__(
+        self, source_types: Iterable[SourceType], providers: dict[str, ProviderSpec] | None = None
+    ) -> None:
         self._sources = {t.type: t for t in source_types}
         self._ordered = sorted(self._sources.values(), key=lambda t: t.type)
+        self.providers = providers or {}
 
     def source_type(self, name: str) -> SourceType | None:
         return self._sources.get(name)
@@ -35,14 +39,23 @@ class Catalog:
 
 
 def load_catalog(extra_dirs: Iterable[Path] = ()) -> Catalog:
+    """Packaged types and providers, then each operator directory (types in it, providers in its
+    ``providers/`` folder). Every OAuth provider a type names must exist."""
     found: dict[str, SourceType] = {}
+    providers = load_providers()
     for directory in [PACKAGED_SOURCES, *extra_dirs]:
         if not directory.is_dir():
             raise ConfigurationError(f"source type directory {directory} does not exist")
         for path in sorted(directory.glob("*.y*ml")):
             source_type = load_source_type(path)
             found[source_type.type] = source_type
-    return Catalog(found.values())
+        if directory != PACKAGED_SOURCES and (directory / "providers").is_dir():
+            providers.update(load_providers(directory / "providers"))
+    for source_type in found.values():
+        oauth = source_type.definition.oauth
+        if oauth is not None and oauth.provider not in providers:
+            raise ConfigurationError(f"{source_type.origin}: unknown OAuth provider {oauth.provider!r}")
+    return Catalog(found.values(), providers)
 
 
 def load_source_type(path: Path) -> SourceType:

@@ -81,7 +81,18 @@ class TapDef(_Strict):
 
 
 class OAuthDef(_Strict):
+    """The type's OAuth provider and which of its oauth-step properties hold what."""
+
     provider: str = Field(min_length=1)
+    # Scopes to ask for (default: the provider's).
+    scopes: list[str] | None = None
+    client_id: str = "client_id"
+    client_secret: str = "client_secret"  # noqa: S105 - a property name
+    refresh_token: str = "refresh_token"  # noqa: S105 - a property name
+    # A property the system fills with Lockstitch's callback URL (HubSpot's card has one).
+    redirect_uri: str | None = None
+    # A form property holding the token endpoint (generic REST sources): wins over the provider's.
+    token_url_property: str | None = None
 
 
 class SourceTypeFile(_Strict):

@@ -2,8 +2,26 @@
 
 from lockstitch.kit.db import Base
 from lockstitch.models.account import Account
+from lockstitch.models.account_origin import AccountOrigin
 from lockstitch.models.api_token import ApiToken
+from lockstitch.models.audit_entry import AuditEntry
 from lockstitch.models.connection_check import ConnectionCheck
+from lockstitch.models.event import Event
+from lockstitch.models.oauth_app import OAuthAppFlag
+from lockstitch.models.oauth_credential import OAuthCredential
+from lockstitch.models.oauth_state import OAuthState
 from lockstitch.models.source import Source
 
-__all__ = ["Account", "ApiToken", "Base", "ConnectionCheck", "Source"]
+__all__ = [
+    "Account",
+    "AccountOrigin",
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "ConnectionCheck",
+    "Event",
+    "OAuthAppFlag",
+    "OAuthCredential",
+    "OAuthState",
+    "Source",
+]

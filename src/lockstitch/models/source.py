@@ -45,6 +45,8 @@ class Source(Base):
     fully_configured_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     paused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     system_paused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Why the system paused it ("credentials"): only that cause's cure unpauses it.
+    system_pause_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -5,27 +5,34 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.kit.db import Database
 from lockstitch.kit.point_reads import PointQuery
-from lockstitch.models import ConnectionCheck, Source
-
-# A source and the state of its last connection check, in one row (GET runs it per request).
-SourceRow = tuple[Source, str | None]
+from lockstitch.models import ConnectionCheck, OAuthCredential, Source
 
 
-def _with_check() -> Select[Source, str]:
-    return select(Source, ConnectionCheck.state).outerjoin(
-        ConnectionCheck, ConnectionCheck.name == Source.check_job_name
+class SourceRow(NamedTuple):
+    """A source with what its report card needs from other tables, read in one query."""
+
+    source: Source
+    check_state: str | None  # the state of its last connection check
+    oauth_provides: list[str]  # properties its OAuth credentials provide
+
+
+def _with_facts() -> Select[Source, str, list[str]]:
+    return (
+        select(Source, ConnectionCheck.state, OAuthCredential.provides)
+        .outerjoin(ConnectionCheck, ConnectionCheck.name == Source.check_job_name)
+        .outerjoin(OAuthCredential, OAuthCredential.source_id == Source.id)
     )
 
 
 # Built once (constructing a Select costs more than running it): the PUT/DELETE path.
-_GET = _with_check().where(Source.id == bindparam("source_id"), Source.account_id == bindparam("account_id"))
+_GET = _with_facts().where(Source.id == bindparam("source_id"), Source.account_id == bindparam("account_id"))
 _GET_FOR_UPDATE = _GET.with_for_update(of=Source)
 
 
@@ -45,30 +52,37 @@ class SourceRecord:
     fully_configured_at: dt.datetime | None
     paused_at: dt.datetime | None
     system_paused_at: dt.datetime | None
+    system_pause_reason: str | None
     deleted_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
 
 
-# Built once: constructing a Select costs more than running it (see kit.db._PointReads).
+# Built once: constructing a Select costs more than running it (see kit.point_reads).
 _FETCH_SOURCE = PointQuery(
-    select(*Source.__table__.columns, ConnectionCheck.state.label("check_state"))
+    select(
+        *Source.__table__.columns,
+        ConnectionCheck.state.label("check_state"),
+        OAuthCredential.provides.label("oauth_provides"),
+    )
     .outerjoin(ConnectionCheck, ConnectionCheck.name == Source.check_job_name)
+    .outerjoin(OAuthCredential, OAuthCredential.source_id == Source.id)
     .where(Source.id == bindparam("source_id"), Source.account_id == bindparam("account_id"))
 )
 
 
 async def fetch_source(
     db: Database, account_id: int, source_id: int
-) -> tuple[SourceRecord, str | None] | None:
-    """One source and its check state, read without a session (``Database.first``): the
+) -> tuple[SourceRecord, str | None, list[str]] | None:
+    """One source and its report-card facts, read without a session (``Database.first``): the
     ``GET /v4/sources/{id}`` path."""
     row = await db.first(_FETCH_SOURCE, {"source_id": source_id, "account_id": account_id})
     if row is None:
         return None
     values = dict(row)
     state = values.pop("check_state")
-    return SourceRecord(**values), state
+    provides = values.pop("oauth_provides") or []
+    return SourceRecord(**values), state, provides
 
 
 class SourceRepository:
@@ -80,13 +94,13 @@ class SourceRepository:
         # already serialised by BEGIN IMMEDIATE), so no property update is lost.
         query = _GET_FOR_UPDATE if for_update else _GET
         row = (await self.session.execute(query, {"source_id": source_id, "account_id": account_id})).first()
-        return (row[0], row[1]) if row else None
+        return SourceRow(row[0], row[1], row[2] or []) if row else None
 
-    async def list(self, account_id: int) -> Sequence[SourceRow]:
+    async def list_for(self, account_id: int) -> Sequence[SourceRow]:
         rows = await self.session.execute(
-            _with_check().where(Source.account_id == account_id).order_by(Source.id)
+            _with_facts().where(Source.account_id == account_id).order_by(Source.id)
         )
-        return [(r[0], r[1]) for r in rows]
+        return [SourceRow(r[0], r[1], r[2] or []) for r in rows]
 
     async def live_name_taken(self, account_id: int, name: str) -> bool:
         found = await self.session.scalar(

@@ -19,6 +19,7 @@ from lockstitch.context import Context
 from lockstitch.jobs import quartz
 from lockstitch.kit.time import parse_timestamp, utcnow
 from lockstitch.models import ConnectionCheck, Source
+from lockstitch.oauth import ownership
 from lockstitch.sources import credentials, errors, naming
 from lockstitch.sources.properties import PropertyChanges, review
 from lockstitch.sources.repository import SourceRepository, fetch_source
@@ -94,10 +95,10 @@ async def create_source(session: AsyncSession, ctx: Context, who: Principal, bod
     except IntegrityError:  # a concurrent create took the same name between check and insert
         raise errors.derived_name_not_unique(display_name, name) from None
     source.properties = {**source_type.system_values(who.account_id, source.id)}
-    apply_changes(ctx, source, source_type, changes)
-    check_state = await _queue_check_if_due(repo, source, source_type, None, changes)
+    provides = await apply_changes(session, ctx, source, source_type, changes, [])
+    check_state = await _queue_check_if_due(repo, source, source_type, None, provides, changes)
     await session.flush()
-    return source_json(source, source_type, check_state, now)
+    return source_json(source, source_type, check_state, provides, now)
 
 
 async def update_source(
@@ -123,7 +124,7 @@ async def update_source(
     found = await repo.get(who.account_id, source_id, for_update=True)
     if found is None:
         raise errors.not_found(raw_id)
-    source, check_state = found
+    source, check_state, provides = found
     if source.deleted_at is not None:
         raise errors.deleted(source.id)
     source_type = ctx.catalog.source_type(source.type)
@@ -140,20 +141,22 @@ async def update_source(
             raise errors.name_not_unique(new_display)
         source.display_name = new_display
 
-    changes = review(source_type, incoming, source.properties, frozenset(source.credentials))
+    changes = review(
+        source_type, incoming, source.properties, frozenset(source.credentials) | frozenset(provides)
+    )
     if changes.bad:
-        raise errors.invalid_properties(changes.bad, report_card(source, source_type, check_state))
+        raise errors.invalid_properties(changes.bad, report_card(source, source_type, check_state, provides))
     _check_cron(changes, who)
 
-    apply_changes(ctx, source, source_type, changes)
+    provides = await apply_changes(session, ctx, source, source_type, changes, provides)
     if "paused_at" in body:
         source.paused_at = paused_at
     if "destination_id" in body:
         source.destination_id = destination_id
-    check_state = await _queue_check_if_due(repo, source, source_type, check_state, changes)
+    check_state = await _queue_check_if_due(repo, source, source_type, check_state, provides, changes)
     source.updated_at = utcnow()
     await session.flush()
-    return source_json(source, source_type, check_state, source.updated_at)
+    return source_json(source, source_type, check_state, provides, source.updated_at)
 
 
 async def delete_source(session: AsyncSession, ctx: Context, who: Principal, raw_id: str) -> dict[str, Any]:
@@ -162,28 +165,30 @@ async def delete_source(session: AsyncSession, ctx: Context, who: Principal, raw
     found = await repo.get(who.account_id, source_id, for_update=True)
     if found is None:
         raise errors.not_found(raw_id)
-    source, check_state = found
+    source, check_state, provides = found
     now = utcnow()
     if source.deleted_at is None:  # deleting twice answers the same deleted source
         source.deleted_at = now
         source.updated_at = now
         await session.flush()
-    return source_json(source, ctx.catalog.source_type(source.type), check_state, now)
+    return source_json(source, ctx.catalog.source_type(source.type), check_state, provides, now)
 
 
 async def get_source(ctx: Context, who: Principal, raw_id: str) -> dict[str, Any]:
     found = await fetch_source(ctx.db, who.account_id, parse_id(raw_id))
     if found is None:
         raise errors.not_found(raw_id)
-    source, check_state = found
-    return source_json(source, ctx.catalog.source_type(source.type), check_state, utcnow())
+    source, check_state, provides = found
+    return source_json(source, ctx.catalog.source_type(source.type), check_state, provides, utcnow())
 
 
 async def list_sources(session: AsyncSession, ctx: Context, who: Principal) -> list[dict[str, Any]]:
     now = utcnow()
     return [
-        source_json(source, ctx.catalog.source_type(source.type), state, now)
-        for source, state in await SourceRepository(session).list(who.account_id)
+        source_json(
+            row.source, ctx.catalog.source_type(row.source.type), row.check_state, row.oauth_provides, now
+        )
+        for row in await SourceRepository(session).list_for(who.account_id)
     ]
 
 
@@ -192,7 +197,7 @@ async def last_connection_check(session: AsyncSession, who: Principal, raw_id: s
     found = await repo.get(who.account_id, parse_id(raw_id))
     if found is None:
         raise errors.not_found(raw_id)
-    source, _ = found
+    source = found.source
     check = await repo.check(who.account_id, source.check_job_name) if source.check_job_name else None
     if check is None:
         raise errors.no_connection_check(source.id)
@@ -228,8 +233,17 @@ def _check_cron(changes: PropertyChanges, who: Principal) -> None:
         raise errors.invalid_cron(expression, "it never fires after now.")
 
 
-def apply_changes(ctx: Context, source: Source, source_type: SourceType, changes: PropertyChanges) -> None:
-    """Write reviewed changes onto a source: plain values, the default frequency, sealed credentials."""
+async def apply_changes(
+    session: AsyncSession,
+    ctx: Context,
+    source: Source,
+    source_type: SourceType,
+    changes: PropertyChanges,
+    oauth_provides: list[str],
+) -> list[str]:
+    """Write reviewed changes onto a source: plain values, the default frequency, sealed
+    credentials; OAuth client credentials and refresh tokens go to its OAuthCredential, which
+    Lockstitch then owns (``oauth.ownership``). Returns what the OAuth credentials provide."""
     properties = dict(source.properties)
     for name, value in changes.plain.items():
         if value is None:
@@ -246,14 +260,20 @@ def apply_changes(ctx: Context, source: Source, source_type: SourceType, changes
         properties["frequency_in_minutes"] = str(default)
     source.properties = properties
 
-    if changes.secrets:
+    secrets = dict(changes.secrets)
+    oauth_values = ownership.split(source_type, secrets)
+    if secrets:
         sealed = dict(source.credentials)
-        for name, value in changes.secrets.items():
+        for name, value in secrets.items():
             if value is None:
                 sealed.pop(name, None)
             else:
                 sealed[name] = credentials.seal(ctx.keyring, source, name, value)
         source.credentials = sealed
+    if oauth_values:
+        credential = await ownership.adopt(session, ctx.keyring, source, source_type, oauth_values, utcnow())
+        return list(credential.provides)
+    return oauth_provides
 
 
 async def _queue_check_if_due(
@@ -261,6 +281,7 @@ async def _queue_check_if_due(
     source: Source,
     source_type: SourceType,
     check_state: str | None,
+    oauth_provides: list[str],
     changes: PropertyChanges,
 ) -> str | None:
     """Queue a connection check (same transaction) once form and OAuth steps are complete.
@@ -271,7 +292,7 @@ async def _queue_check_if_due(
     """
     if "discover_schema" not in source_type.step_types:
         return check_state
-    _, step = current_step(source_type.definition.steps, facts_of(source, check_state))
+    _, step = current_step(source_type.definition.steps, facts_of(source, check_state, oauth_provides))
     if step not in _CHECKABLE_STEPS:
         return check_state
     if source.check_job_name and (check_state == "pending" or not changes.touches_connection):

@@ -50,9 +50,10 @@ class SourceLike(Protocol):
     def updated_at(self) -> dt.datetime: ...
 
 
-def facts_of(source: SourceLike, check_state: str | None) -> SourceFacts:
+def facts_of(source: SourceLike, check_state: str | None, oauth_provides: list[str]) -> SourceFacts:
     provided = {name for name, value in source.properties.items() if value is not None}
     provided.update(source.credentials)
+    provided.update(oauth_provides)
     return SourceFacts(
         provided=frozenset(provided),
         check_succeeded=check_state == "succeeded",
@@ -61,12 +62,12 @@ def facts_of(source: SourceLike, check_state: str | None) -> SourceFacts:
 
 
 def report_card(
-    source: SourceLike, source_type: SourceType | None, check_state: str | None
+    source: SourceLike, source_type: SourceType | None, check_state: str | None, oauth_provides: list[str]
 ) -> dict[str, Any]:
     if source_type is None:
         # The operator removed this type from the catalogue; the source stays readable.
         return {"type": source.type, "current_step": 1, "current_step_type": "form", "steps": []}
-    return source_type.renderer.card(facts_of(source, check_state))
+    return source_type.renderer.card(facts_of(source, check_state, oauth_provides))
 
 
 def schedule_inputs(source: SourceLike, source_type: SourceType | None) -> ScheduleInputs:
@@ -82,7 +83,11 @@ def schedule_inputs(source: SourceLike, source_type: SourceType | None) -> Sched
 
 
 def source_json(
-    source: SourceLike, source_type: SourceType | None, check_state: str | None, now: dt.datetime
+    source: SourceLike,
+    source_type: SourceType | None,
+    check_state: str | None,
+    oauth_provides: list[str],
+    now: dt.datetime,
 ) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     if source_type is not None and "cron_expression" in source_type.properties:
@@ -106,7 +111,7 @@ def source_json(
             "id": source.id,
             "display_name": source.display_name,
             "created_at": to_wire(source.created_at),
-            "report_card": report_card(source, source_type, check_state),
+            "report_card": report_card(source, source_type, check_state, oauth_provides),
         }
     )
     return body

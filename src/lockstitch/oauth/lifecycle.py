@@ -1,0 +1,442 @@
+"""The token lifecycle (ARCHITECTURE.md section 4, "Token lifecycle").
+
+Lockstitch is the only party that refreshes a source's tokens. One refresh of one credential:
+
+    1. claim: take the credential's lease and record the refresh as in flight, in one short
+       transaction that commits *before* the request leaves (other workers skip it; a crash
+       leaves the in-flight mark, so the credential never reads as healthy by mistake);
+    2. send the refresh request (no transaction open, no lock held);
+    3. settle: store the outcome and release the lease in one short transaction, with a
+       compare-and-swap on ``version`` (a worker that lost its lease cannot overwrite newer
+       tokens). A response without a refresh token keeps the old one.
+
+Outcomes, by ``protocol.OAuthError.error_class``:
+* success: ``valid``, next refresh before expiry (``refresh_due_at``);
+* ``reauth`` (invalid_grant...): a second consecutive one makes it ``needs_reauth``: the source
+  is system-paused, ``source.credentials_invalid`` is emitted once, a waiting connection check
+  fails with the provider's reason. (One confirmation attempt, a few seconds later, because some
+  providers answer invalid_grant for passing trouble.)
+* ``client`` (invalid_client...): a managed app is flagged, and every credential using it waits
+  for the operator instead of failing one by one; a partner's own app makes its source
+  ``invalid_client`` (system-paused, one event).
+* ``retriable`` / ``ambiguous``: ``backing_off``, exponential backoff with jitter, never before
+  the provider's Retry-After.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from lockstitch.catalog.source_type import SourceType
+from lockstitch.context import Context
+from lockstitch.kit.crypto import Keyring
+from lockstitch.kit.failpoints import Failpoints
+from lockstitch.kit.logging import get_logger
+from lockstitch.kit.time import utcnow
+from lockstitch.models import OAuthCredential, Source
+from lockstitch.oauth import metrics, sealing
+from lockstitch.oauth.protocol import Client, OAuthError, TokenResponse, scrub, token_request
+from lockstitch.oauth.providers import Provider
+from lockstitch.oauth.repository import Claim, CredentialRepository, add_event
+from lockstitch.sources import credentials as source_credentials
+
+log = get_logger("lockstitch.oauth")
+
+NO_EXPIRY_CHECK = dt.timedelta(days=1)  # tokens without expiry are still exercised daily
+REAUTH_CONFIRM = (5.0, 10.0)  # seconds before the confirming attempt after a first invalid_grant
+MAX_BACKOFF = 900.0
+
+
+def refresh_due(now: dt.datetime, lifetime: float | None) -> dt.datetime:
+    """When to refresh a token received ``now`` that lives ``lifetime`` seconds.
+
+    Ahead of expiry by max(5 min, 10% of the lifetime), but never later than half-way, so short
+    tokens (seconds, in tests) are refreshed at half-life rather than at once; minus up to 10%
+    of that margin at random, so tokens issued together do not all come due together.
+    """
+    if lifetime is None:
+        return now + NO_EXPIRY_CHECK - dt.timedelta(seconds=random.uniform(0, 3600))  # noqa: S311
+    margin = min(max(300.0, 0.1 * lifetime), 0.5 * lifetime)
+    margin += random.uniform(0, 0.1 * margin)  # noqa: S311 - jitter, not security
+    return now + dt.timedelta(seconds=max(0.0, lifetime - margin))
+
+
+def backoff(failures: int, retry_after: float | None) -> float:
+    """Seconds to wait after ``failures`` consecutive failures: exponential with full jitter
+    (1, 2, 4... up to 15 min), and never less than the provider's Retry-After."""
+    ceiling = min(MAX_BACKOFF, 2.0 ** min(failures, 12))
+    delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311
+    return max(delay, retry_after or 0.0)
+
+
+class CredentialsUnavailable(Exception):  # noqa: N818 - a state, raised to the endpoint
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class VendedToken:
+    access_token: str
+    expires_at: dt.datetime
+
+
+class TokenEngine:
+    def __init__(self, ctx: Context, worker_id: str) -> None:
+        self.ctx = ctx
+        self.worker_id = worker_id
+        self.settings = ctx.settings.oauth
+        self.failpoints = Failpoints(ctx.settings.crash_at)
+
+    # ----------------------------------------------------------------------------- triggers
+    async def refresh_due(self) -> int:
+        """Refresh every credential that is due, ``refresh_concurrency`` at a time, claiming more
+        as slots free up. Returns how many were claimed."""
+        limit = max(1, self.settings.refresh_concurrency)
+        running: set[asyncio.Task[str]] = set()
+        claimed = 0
+        exhausted = False
+        while True:
+            free = limit - len(running)
+            if not exhausted and free >= max(1, limit // 4):
+                claims = await self._claim_batch(free)
+                exhausted = len(claims) < free
+                claimed += len(claims)
+                running.update(asyncio.create_task(self._refresh(c)) for c in claims)
+            if not running:
+                return claimed
+            _, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+
+    async def refresh_if_due(self, credential_id: int, *, within: float = 0.0) -> str:
+        """Refresh one credential if it needs it within ``within`` seconds, or wait for whoever is
+        refreshing it: concurrent triggers, in any process, cause at most one request."""
+        now = utcnow()
+        async with self.ctx.db.unit_of_work() as session:
+            claim = await CredentialRepository(session).claim_one(
+                credential_id, self.worker_id, now, self._lease_until(now), now + dt.timedelta(seconds=within)
+            )
+        if claim is not None:
+            return await self._refresh(claim)
+        await self._wait_for_lease(credential_id)
+        return "not_needed"
+
+    async def access_token(self, account_id: int, source_id: int, min_valid: float | None) -> VendedToken:
+        """An access token of the source valid for at least ``min_valid`` seconds (default: a
+        minute, or half the token's lifetime when shorter). Never hands out an expired token."""
+        for _ in range(3):
+            async with self.ctx.db.read() as session:
+                credential = await CredentialRepository(session).for_source(account_id, source_id)
+                flagged = await CredentialRepository(session).flagged_apps()
+            if credential is None:
+                raise CredentialsUnavailable("none", "this source has no OAuth credentials")
+            status = self.visible_status(credential, flagged)
+            if status in ("needs_reauth", "invalid_client", "incomplete"):
+                raise CredentialsUnavailable(status, f"the source's credentials are {status}")
+            wanted = self._min_valid(credential, min_valid)
+            now = utcnow()
+            expires = credential.access_token_expires_at
+            if credential.access_token and (expires is None or (expires - now).total_seconds() > wanted):
+                token = sealing.unseal(self.ctx.keyring, credential, "access_token")
+                return VendedToken(token, expires or now + NO_EXPIRY_CHECK)
+            await self.refresh_if_due(credential.id, within=wanted)
+        raise CredentialsUnavailable(status, "no fresh access token could be obtained; try again later")
+
+    # ----------------------------------------------------------------------------- one refresh
+    async def _claim_batch(self, limit: int) -> list[Claim]:
+        now = utcnow()
+        async with self.ctx.db.unit_of_work() as session:
+            repo = CredentialRepository(session)
+            skip = self._flagged_managed(await repo.flagged_apps())
+            claims = await repo.claim_due(self.worker_id, now, self._lease_until(now), limit, skip)
+        for claim in claims:
+            due = claim.credential.refresh_due_at
+            if due is not None:
+                metrics.REFRESH_LAG.observe(max(0.0, (now - due).total_seconds()))
+        return claims
+
+    async def _refresh(self, claim: Claim) -> str:
+        credential = claim.credential
+        provider = self.ctx.providers.get(credential.provider)
+        source_type = self.ctx.catalog.source_type(claim.source_type)
+        try:
+            client, refresh_token = self._client_and_token(claim, provider)
+            assert provider is not None
+            form = self._refresh_form(claim, provider, source_type, refresh_token)
+            token_url = self._token_url(claim, provider, source_type)
+        except OAuthError as exc:
+            return await self._settle_failure(claim, exc, [])
+        self.failpoints.hit("before_request")
+        try:
+            response = await token_request(
+                self.ctx.http, token_url, client, form, timeout=self.settings.http_timeout_seconds
+            )
+        except OAuthError as exc:
+            self.failpoints.hit("after_response")
+            return await self._settle_failure(
+                claim, exc, [refresh_token, client.client_secret, client.client_id]
+            )
+        self.failpoints.hit("after_response")
+        outcome = await self._settle_success(claim, provider, source_type, refresh_token, response)
+        self.failpoints.hit("after_commit")
+        return outcome
+
+    def _client_and_token(self, claim: Claim, provider: Provider | None) -> tuple[Client, str]:
+        credential = claim.credential
+        if provider is None:
+            raise OAuthError("client", "unknown_provider", f"no OAuth provider {credential.provider!r}")
+        if credential.app == "managed":
+            if provider.managed is None:
+                raise OAuthError(
+                    "client", "unconfigured", f"no managed app is configured for {provider.name}"
+                )
+            client = provider.managed
+        else:
+            client = provider.client(
+                sealing.unseal(self.ctx.keyring, credential, "client_id"),
+                sealing.unseal(self.ctx.keyring, credential, "client_secret"),
+            )
+        return client, sealing.unseal(self.ctx.keyring, credential, "refresh_token")
+
+    def _refresh_form(
+        self, claim: Claim, provider: Provider, source_type: SourceType | None, refresh_token: str
+    ) -> dict[str, str]:
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token, **provider.spec.refresh_params}
+        oauth = source_type.definition.oauth if source_type else None
+        if oauth is not None and oauth.redirect_uri:
+            # Providers such as HubSpot want the redirect URI the grant was made with.
+            if claim.credential.app == "managed":
+                form["redirect_uri"] = self.ctx.settings.oauth_callback_url
+            elif oauth.redirect_uri in claim.source_credentials:
+                form["redirect_uri"] = sealing.unseal_source_credential(
+                    self.ctx.keyring, claim.credential, oauth.redirect_uri, claim.source_credentials
+                )
+        return form
+
+    def _token_url(self, claim: Claim, provider: Provider, source_type: SourceType | None) -> str:
+        oauth = source_type.definition.oauth if source_type else None
+        if oauth is not None and oauth.token_url_property:
+            url = claim.source_properties.get(oauth.token_url_property)
+            if isinstance(url, str) and url:
+                return url
+        return provider.spec.token_url
+
+    async def _settle_success(
+        self,
+        claim: Claim,
+        provider: Provider,
+        source_type: SourceType | None,
+        old_refresh_token: str,
+        response: TokenResponse,
+    ) -> str:
+        credential = claim.credential
+        now = utcnow()
+        lifetime = response.expires_in or provider.spec.default_expires_in
+        values: dict[str, Any] = {
+            "access_token": sealing.seal(self.ctx.keyring, credential, "access_token", response.access_token),
+            "access_token_expires_at": now + dt.timedelta(seconds=lifetime) if lifetime else None,
+            "refresh_due_at": refresh_due(now, lifetime),
+            "last_refreshed_at": now,
+            "status": "valid",
+            "failures": 0,
+            "last_error_class": None,
+            "last_error_message": None,
+            "version": credential.version + 1,
+            "updated_at": now,
+        }
+        if response.refresh_token and response.refresh_token != old_refresh_token:
+            values["refresh_token"] = sealing.seal(
+                self.ctx.keyring, credential, "refresh_token", response.refresh_token
+            )
+        async with self.ctx.db.unit_of_work() as session:
+            if not await CredentialRepository(session).settle(
+                credential.id, credential.version, self.worker_id, values
+            ):
+                metrics.REFRESHES.labels(outcome="conflict").inc()
+                log.warning("refresh result discarded: lease lost", credential_id=credential.id)
+                return "conflict"
+            source = await session.get(Source, credential.source_id, with_for_update=True)
+            if source is not None:
+                apply_token_fields(
+                    self.ctx.keyring, source_type, source, response.raw, provider.spec.token_fields, now
+                )
+                if credential.status == "pending" and source.system_pause_reason == "credentials":
+                    source.system_paused_at = None
+                    source.system_pause_reason = None
+                    source.updated_at = now
+                    await add_event(
+                        session,
+                        source.account_id,
+                        source.id,
+                        "source.reauthorized",
+                        {"source_id": source.id},
+                        now,
+                    )
+        metrics.REFRESHES.labels(outcome="success").inc()
+        return "refreshed"
+
+    async def _settle_failure(self, claim: Claim, error: OAuthError, secrets: list[str | None]) -> str:
+        credential = claim.credential
+        now = utcnow()
+        message = scrub(error.summary, secrets)
+        values: dict[str, Any] = {
+            "failures": credential.failures + 1,
+            "last_error_class": error.error_class,
+            "last_error_message": message,
+            "last_error_at": now,
+            "updated_at": now,
+            "version": credential.version + 1,
+        }
+        dead_status: str | None = None
+        if error.error_class == "reauth":
+            if credential.last_error_class == "reauth":
+                dead_status = "needs_reauth"
+            else:
+                values["status"] = "backing_off"
+                values["refresh_due_at"] = now + dt.timedelta(seconds=random.uniform(*REAUTH_CONFIRM))  # noqa: S311
+        elif error.error_class == "client" and credential.app == "managed":
+            values["refresh_due_at"] = now + dt.timedelta(seconds=60)
+        elif error.error_class == "client":
+            dead_status = "invalid_client"
+        else:
+            values["status"] = "backing_off"
+            values["refresh_due_at"] = now + dt.timedelta(
+                seconds=backoff(credential.failures + 1, error.retry_after)
+            )
+        if dead_status is not None:
+            values["status"] = dead_status
+            values["refresh_due_at"] = None
+        async with self.ctx.db.unit_of_work() as session:
+            repo = CredentialRepository(session)
+            if not await repo.settle(credential.id, credential.version, self.worker_id, values):
+                metrics.REFRESHES.labels(outcome="conflict").inc()
+                return "conflict"
+            if error.error_class == "client" and credential.app == "managed":
+                provider = self.ctx.providers.get(credential.provider)
+                fingerprint = provider.managed_fingerprint if provider else None
+                if fingerprint:
+                    await repo.flag_app(credential.provider, fingerprint, message, now)
+                    log.error(
+                        "managed OAuth app rejected by provider", provider=credential.provider, error=message
+                    )
+            if dead_status is not None:
+                await self._report_dead(session, repo, credential, dead_status, error.code, message, now)
+        metrics.REFRESHES.labels(outcome=error.error_class).inc()
+        log.info(
+            "refresh failed",
+            credential_id=credential.id,
+            error_class=error.error_class,
+            error=message,
+            status=values.get("status", credential.status),
+        )
+        return error.error_class
+
+    async def _report_dead(
+        self,
+        session: Any,
+        repo: CredentialRepository,
+        credential: OAuthCredential,
+        status: str,
+        code: str,
+        message: str,
+        now: dt.datetime,
+    ) -> None:
+        source = await session.get(Source, credential.source_id, with_for_update=True)
+        if source is None:
+            return
+        if source.system_paused_at is None:
+            source.system_paused_at = now
+            source.system_pause_reason = "credentials"
+            source.updated_at = now
+        await add_event(
+            session,
+            source.account_id,
+            source.id,
+            "source.credentials_invalid",
+            {"source_id": source.id, "status": status, "error": code, "message": message},
+            now,
+        )
+        await repo.fail_pending_check(source, f"OAuth token refresh failed ({status}): {message}", now)
+
+    # ----------------------------------------------------------------------------- helpers
+    def _lease_until(self, now: dt.datetime) -> dt.datetime:
+        return now + dt.timedelta(seconds=self.settings.lease_seconds)
+
+    def _flagged_managed(self, flagged: dict[str, str]) -> list[str]:
+        """Providers whose managed app is flagged *for the credentials configured now*: a flag
+        raised for an older client secret no longer holds once the operator changed it."""
+        skip = []
+        for provider_name, fingerprint in flagged.items():
+            provider = self.ctx.providers.get(provider_name)
+            if provider is not None and provider.managed_fingerprint == fingerprint:
+                skip.append(provider_name)
+        return skip
+
+    def visible_status(self, credential: OAuthCredential, flagged: dict[str, str]) -> str:
+        """The status a person should see: an interrupted or running refresh is not "valid"
+        (the stored refresh token may be spent), and a flagged managed app is invalid_client."""
+        if credential.app == "managed" and credential.provider in self._flagged_managed(flagged):
+            return "invalid_client"
+        if credential.in_flight_since is not None and credential.status in (
+            "valid",
+            "backing_off",
+            "pending",
+        ):
+            return "refreshing"
+        return credential.status
+
+    @staticmethod
+    def _min_valid(credential: OAuthCredential, requested: float | None) -> float:
+        if requested is not None:
+            return requested
+        if credential.access_token_expires_at and credential.last_refreshed_at:
+            lifetime = (credential.access_token_expires_at - credential.last_refreshed_at).total_seconds()
+            return min(60.0, lifetime / 2)
+        return 60.0
+
+    async def _wait_for_lease(self, credential_id: int) -> None:
+        """Wait (bounded by the lease) until nobody holds the credential's lease."""
+        deadline = time.monotonic() + self.settings.lease_seconds + 1
+        while time.monotonic() < deadline:
+            async with self.ctx.db.read() as session:
+                state = await CredentialRepository(session).lease_state(credential_id)
+            if state is None or state[0] is None or (state[1] is not None and state[1] <= utcnow()):
+                return
+            await asyncio.sleep(0.05)
+
+
+def apply_token_fields(
+    keyring: Keyring,
+    source_type: SourceType | None,
+    source: Source,
+    fields: dict[str, Any],
+    mapping: dict[str, str],
+    now: dt.datetime,
+) -> None:
+    """Copy provider fields (Salesforce ``instance_url``, QuickBooks ``realmId``...) onto the
+    source as properties: plain if the card says so, sealed if it is a credential."""
+    if not mapping or source_type is None:
+        return
+    properties = dict(source.properties)
+    sealed = dict(source.credentials)
+    changed = False
+    for field, name in mapping.items():
+        value = fields.get(field)
+        spec = source_type.properties.get(name)
+        if not isinstance(value, str) or not value or spec is None:
+            continue
+        if spec.definition.is_credential:
+            sealed[name] = source_credentials.seal(keyring, source, name, value)
+            changed = True
+        elif properties.get(name) != value:
+            properties[name] = value
+            changed = True
+    if changed:
+        source.properties = properties
+        source.credentials = sealed
+        source.updated_at = now
