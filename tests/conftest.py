@@ -10,6 +10,7 @@ with trust auth, as on the CI machines; ``make test`` starts it when it is down)
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -98,21 +99,49 @@ def catalog() -> Catalog:
     return load_catalog([TEST_TYPES])
 
 
+MakeContext = Callable[..., Context]
+
+
 @pytest.fixture
-async def ctx(migrated: str, tmp_path: Path, catalog: Catalog) -> AsyncIterator[Context]:
-    context = build_context(make_settings(migrated, tmp_path), catalog=catalog)
-    yield context
-    async with context.db.unit_of_work() as session:
-        for table in reversed(Base.metadata.sorted_tables):
-            await session.execute(delete(table))
-    await context.close()
+async def make_ctx(migrated: str, tmp_path: Path, catalog: Catalog) -> AsyncIterator[MakeContext]:
+    """Contexts on the test database, with settings overrides and an optional HTTP transport (a
+    stand-in for servers that cannot run here). The database is emptied after the test."""
+    made: list[Context] = []
+
+    def make(*, http_transport: httpx.AsyncBaseTransport | None = None, **overrides: Any) -> Context:
+        settings = make_settings(migrated, tmp_path, **overrides)
+        context = build_context(settings, catalog=catalog, http_transport=http_transport)
+        made.append(context)
+        return context
+
+    yield make
+    async with made[0].db.unit_of_work() if made else _nothing() as session:
+        if session is not None:
+            for table in reversed(Base.metadata.sorted_tables):
+                await session.execute(delete(table))
+    for context in made:
+        await context.close()
+
+
+@contextlib.asynccontextmanager
+async def _nothing() -> AsyncIterator[None]:
+    yield None
+
+
+@pytest.fixture
+async def ctx(make_ctx: MakeContext) -> Context:
+    return make_ctx()
+
+
+def api_client(context: Context) -> httpx.AsyncClient:
+    """An HTTP client talking to the app in-process (no server, no worker)."""
+    transport = httpx.ASGITransport(app=create_app(context), raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://lockstitch.test")
 
 
 @pytest.fixture
 async def client(ctx: Context) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(ctx)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://lockstitch.test") as http:
+    async with api_client(ctx) as http:
         yield http
 
 

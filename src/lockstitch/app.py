@@ -36,7 +36,8 @@ from lockstitch.kit.errors import (
 from lockstitch.kit.http import RouteError
 from lockstitch.kit.json import JSONResponse
 from lockstitch.kit.logging import get_logger
-from lockstitch.migrations import is_current
+from lockstitch.oauth.endpoints import router as oauth_router
+from lockstitch.operations import router as operations_router
 from lockstitch.sources.endpoints import router as sources_router
 from lockstitch.worker.loop import Worker
 
@@ -124,6 +125,8 @@ def create_app(ctx: Context, *, embedded_worker: bool = False) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(catalog_router)
     app.include_router(sources_router)
+    app.include_router(oauth_router)
+    app.include_router(operations_router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -136,23 +139,5 @@ def create_app(ctx: Context, *, embedded_worker: bool = False) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-    @app.get("/healthz", tags=["operations"], summary="Liveness", response_model=None)
-    async def healthz() -> JSONResponse:
-        return JSONResponse({"status": "ok"})
-
-    @app.get(
-        "/readyz",
-        tags=["operations"],
-        summary="Readiness: database reachable and migrated",
-        response_model=None,
-    )
-    async def readyz() -> JSONResponse:
-        try:
-            ready = await is_current(ctx.db.engine)
-        except Exception:  # noqa: BLE001 - any database failure means "not ready", never a 500
-            ready = False
-        body: dict[str, Any] = {"status": "ok" if ready else "unavailable"}
-        return JSONResponse(body, status_code=200 if ready else 503)
 
     return app

@@ -24,8 +24,11 @@ from lockstitch.context import Context, build_context
 from lockstitch.kit.crypto import generate_key
 from lockstitch.kit.errors import ConfigurationError, LockstitchError
 from lockstitch.kit.logging import configure_logging, register_secret
+from lockstitch.kit.time import utcnow
 from lockstitch.migrations import upgrade
-from lockstitch.sources import credentials
+from lockstitch.oauth.repository import OriginRepository
+from lockstitch.oauth.return_urls import UrlError, parse_origin
+from lockstitch.rotation import rotate_all
 
 T = TypeVar("T")
 app = typer.Typer(help="Lockstitch: a self-hosted Stitch Connect API server.", no_args_is_help=True)
@@ -48,6 +51,9 @@ def _settings(**overrides: Any) -> Settings:
     configure_logging(settings.log_level, settings.log_format)
     for partner in settings.partners:
         register_secret(partner.secret.get_secret_value())
+    for provider in settings.oauth.providers.values():
+        if provider.client_secret is not None:
+            register_secret(provider.client_secret.get_secret_value())
     for spec in settings.encryption_keys:
         register_secret(spec.partition(":")[2])
     return settings
@@ -197,6 +203,63 @@ async def _require_account(ctx: Context, account_id: int) -> None:
             raise typer.Exit(1)
 
 
+origins_app = typer.Typer(
+    help="Origins an account's managed-OAuth return_urls may use.", no_args_is_help=True
+)
+accounts_app.add_typer(origins_app, name="origins")
+
+
+@origins_app.command("add")
+def origins_add(
+    origin: Annotated[str, typer.Argument(help="e.g. https://app.example.com")],
+    account: Annotated[int, typer.Option(help="Account id.")],
+) -> None:
+    """Allow return_urls on this origin."""
+    try:
+        normalized = parse_origin(origin)
+    except UrlError as exc:
+        typer.echo(f"error: {origin} {exc}", err=True)
+        raise typer.Exit(2) from None
+
+    async def work(ctx: Context) -> None:
+        await _require_account(ctx, account)
+        async with ctx.db.unit_of_work() as session:
+            await OriginRepository(session).add(account, normalized, utcnow())
+
+    _run(_settings(), work)
+    typer.echo(f"{normalized} added")
+
+
+@origins_app.command("list")
+def origins_list(account: Annotated[int, typer.Option(help="Account id.")]) -> None:
+    """List the account's origins."""
+
+    async def work(ctx: Context) -> list[str]:
+        await _require_account(ctx, account)
+        async with ctx.db.read() as session:
+            return await OriginRepository(session).origins(account)
+
+    for origin in _run(_settings(), work):
+        typer.echo(origin)
+
+
+@origins_app.command("remove")
+def origins_remove(
+    origin: Annotated[str, typer.Argument(help="An origin from `origins list`.")],
+    account: Annotated[int, typer.Option(help="Account id.")],
+) -> None:
+    """Stop allowing return_urls on this origin."""
+
+    async def work(ctx: Context) -> bool:
+        async with ctx.db.unit_of_work() as session:
+            return await OriginRepository(session).remove(account, origin)
+
+    if not _run(_settings(), work):
+        typer.echo(f"error: account {account} has no origin {origin}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{origin} removed")
+
+
 @tokens_app.command("create")
 def tokens_create(
     account: Annotated[int, typer.Option(help="Account id.")],
@@ -267,18 +330,12 @@ def keys_generate() -> None:
 def keys_rotate() -> None:
     """Re-encrypt every stored secret under the newest key (safe while servers run)."""
 
-    async def work(ctx: Context) -> tuple[int, int]:
-        after, total, batches = 0, 0, 0
-        while True:
-            async with ctx.db.unit_of_work() as session:
-                last, resealed = await credentials.rotate(session, ctx.keyring, after_id=after)
-            if last == after:
-                return total, batches
-            after, total, batches = last, total + resealed, batches + 1
-
     settings = _settings()
-    total, _ = _run(settings, work)
-    typer.echo(f"re-encrypted {total} secret(s) under key {settings.keyring.newest_id}")
+    totals = _run(settings, rotate_all)
+    detail = ", ".join(f"{count} {name}" for name, count in totals.items())
+    typer.echo(
+        f"re-encrypted {sum(totals.values())} secret(s) under key {settings.keyring.newest_id} ({detail})"
+    )
 
 
 @db_app.command("upgrade")

@@ -6,6 +6,9 @@ CLI commands, so that nothing else constructs engines or reads settings.
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from dataclasses import dataclass
 
 import httpx
@@ -25,6 +28,8 @@ class Context:
     catalog: Catalog
     keyring: Keyring
     providers: Providers
+    # Names this process in leases it takes (host:pid:random; unique even after a pid is reused).
+    process_id: str
     # The one HTTP client of the process (OAuth token requests...). Tests hand in a transport to
     # stand in for servers that cannot run here (Google's), at the transport layer.
     http: httpx.AsyncClient
@@ -58,5 +63,6 @@ def build_context(
         catalog=catalog,
         keyring=keyring,
         providers=Providers(catalog.providers, settings.oauth),
+        process_id=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
         http=http,
     )

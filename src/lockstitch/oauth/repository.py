@@ -167,7 +167,7 @@ class CredentialRepository:
         rows = await self.session.execute(
             select(OAuthCredential.status, func.count()).group_by(OAuthCredential.status)
         )
-        return {status: count for status, count in rows}
+        return {key: value for key, value in rows}  # noqa: C416 - a Result is not a mapping
 
     async def oldest_overdue(self, now: dt.datetime) -> dt.datetime | None:
         return await self.session.scalar(
@@ -178,7 +178,7 @@ class CredentialRepository:
 
     async def flagged_apps(self) -> dict[str, str]:
         rows = await self.session.execute(select(OAuthAppFlag.provider, OAuthAppFlag.client_fingerprint))
-        return {provider: fingerprint for provider, fingerprint in rows}
+        return {key: value for key, value in rows}  # noqa: C416 - a Result is not a mapping
 
     async def flag_app(self, provider: str, fingerprint: str, reason: str, now: dt.datetime) -> None:
         existing = await self.session.get(OAuthAppFlag, provider)

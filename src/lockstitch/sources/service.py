@@ -96,7 +96,9 @@ async def create_source(session: AsyncSession, ctx: Context, who: Principal, bod
         raise errors.derived_name_not_unique(display_name, name) from None
     source.properties = {**source_type.system_values(who.account_id, source.id)}
     provides = await apply_changes(session, ctx, source, source_type, changes, [])
-    check_state = await _queue_check_if_due(repo, source, source_type, None, provides, changes)
+    check_state = await queue_check_if_due(
+        repo, source, source_type, None, provides, changes.touches_connection
+    )
     await session.flush()
     return source_json(source, source_type, check_state, provides, now)
 
@@ -153,7 +155,9 @@ async def update_source(
         source.paused_at = paused_at
     if "destination_id" in body:
         source.destination_id = destination_id
-    check_state = await _queue_check_if_due(repo, source, source_type, check_state, provides, changes)
+    check_state = await queue_check_if_due(
+        repo, source, source_type, check_state, provides, changes.touches_connection
+    )
     source.updated_at = utcnow()
     await session.flush()
     return source_json(source, source_type, check_state, provides, source.updated_at)
@@ -276,13 +280,13 @@ async def apply_changes(
     return oauth_provides
 
 
-async def _queue_check_if_due(
+async def queue_check_if_due(
     repo: SourceRepository,
     source: Source,
     source_type: SourceType,
     check_state: str | None,
     oauth_provides: list[str],
-    changes: PropertyChanges,
+    connection_changed: bool,
 ) -> str | None:
     """Queue a connection check (same transaction) once form and OAuth steps are complete.
 
@@ -295,7 +299,7 @@ async def _queue_check_if_due(
     _, step = current_step(source_type.definition.steps, facts_of(source, check_state, oauth_provides))
     if step not in _CHECKABLE_STEPS:
         return check_state
-    if source.check_job_name and (check_state == "pending" or not changes.touches_connection):
+    if source.check_job_name and (check_state == "pending" or not connection_changed):
         return check_state
     now = utcnow()
     name = f"{source.account_id}.{source.id}.check.{uuid.uuid4()}"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 from typing import Protocol
 
 from lockstitch.context import Context
@@ -24,18 +22,16 @@ class Job(Protocol):
 
 def registered_jobs() -> list[Job]:
     """Every kind of background work, in the order the loop asks for it."""
-    return []
+    from lockstitch.oauth.tasks import RefreshCredentials  # noqa: PLC0415 - domains import the worker's context
 
-
-def new_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return [RefreshCredentials()]
 
 
 class Worker:
-    def __init__(self, ctx: Context, jobs: list[Job] | None = None, worker_id: str | None = None) -> None:
+    def __init__(self, ctx: Context, jobs: list[Job] | None = None) -> None:
         self.ctx = ctx
         self.jobs = registered_jobs() if jobs is None else jobs
-        self.worker_id = worker_id or new_worker_id()
+        self.worker_id = ctx.process_id
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker started", worker_id=self.worker_id, jobs=[j.name for j in self.jobs])
