@@ -93,6 +93,8 @@ class OAuthDef(_Strict):
     redirect_uri: str | None = None
     # A form property holding the token endpoint (generic REST sources): wins over the provider's.
     token_url_property: str | None = None
+    # A form property choosing the client authentication ("basic" or "body"): wins over the provider's.
+    client_auth_property: str | None = None
 
 
 class SourceTypeFile(_Strict):

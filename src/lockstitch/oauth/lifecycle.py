@@ -200,6 +200,7 @@ class TokenEngine:
             client = provider.client(
                 sealing.unseal(self.ctx.keyring, credential, "client_id"),
                 sealing.unseal(self.ctx.keyring, credential, "client_secret"),
+                _source_choice(claim, self.ctx.catalog.source_type(claim.source_type)),
             )
         return client, sealing.unseal(self.ctx.keyring, credential, "refresh_token")
 
@@ -408,6 +409,15 @@ class TokenEngine:
             if state is None or state[0] is None or (state[1] is not None and state[1] <= utcnow()):
                 return
             await asyncio.sleep(0.05)
+
+
+def _source_choice(claim: Claim, source_type: SourceType | None) -> str | None:
+    """The client authentication a partner chose on the source, when its type lets them."""
+    oauth = source_type.definition.oauth if source_type else None
+    if oauth is None or not oauth.client_auth_property:
+        return None
+    value = claim.source_properties.get(oauth.client_auth_property)
+    return value if value in ("basic", "body") else None
 
 
 def apply_token_fields(

@@ -28,8 +28,10 @@ class Provider:
         raw = f"{self.managed.client_id}\x00{self.managed.client_secret}".encode()
         return hashlib.sha256(raw).hexdigest()
 
-    def client(self, client_id: str, client_secret: str) -> Client:
-        return Client(client_id, client_secret, self.spec.client_auth)
+    def client(self, client_id: str, client_secret: str, auth_method: str | None = None) -> Client:
+        """A partner's own client; ``auth_method`` (basic/body) overrides the provider's default."""
+        method = auth_method if auth_method in ("basic", "body") else self.spec.client_auth
+        return Client(client_id, client_secret, "basic" if method == "basic" else "body")
 
 
 class Providers:

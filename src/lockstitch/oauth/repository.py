@@ -106,12 +106,20 @@ class CredentialRepository:
         lease_until: dt.datetime,
         due_before: dt.datetime,
     ) -> Claim | None:
-        """Take one credential's lease if it is free and needs a refresh by ``due_before``."""
-        needed = or_(
+        """Take one credential's lease if it is free and needs a refresh by ``due_before``.
+
+        A credential backing off is only taken once its backoff (and the provider's Retry-After)
+        is over, however urgently a caller wants a token.
+        """
+        wanted_soon = or_(
             OAuthCredential.refresh_due_at <= due_before,
             OAuthCredential.access_token_expires_at.is_(None),
             OAuthCredential.access_token_expires_at <= due_before,
+        )
+        needed = or_(
             OAuthCredential.in_flight_since.is_not(None),
+            and_(OAuthCredential.status != "backing_off", wanted_soon),
+            and_(OAuthCredential.status == "backing_off", OAuthCredential.refresh_due_at <= now),
         )
         extra = and_(self._claimable(now), OAuthCredential.status.in_(REFRESHABLE), needed)
         claims = await self._take([credential_id], worker_id, now, lease_until, extra=extra)

@@ -1,0 +1,1 @@
+"""Self-tests of the OAuth provider harness (tests/oauth_server)."""
