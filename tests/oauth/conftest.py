@@ -7,6 +7,7 @@ endpoints, issuer and the managed app's client in ``[oauth.providers.oauth2]``.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -150,3 +151,50 @@ async def partner(oauth_ctx: Context, make_account: MakeAccount) -> AsyncIterato
             json={"origins": ["https://partner.example.com"]},
         )
         yield Partner(who, http, {"Authorization": f"Bearer {scoped}"})
+
+
+def process_env(ctx: Context, config_path: Any, **extra: str) -> dict[str, str]:
+    """Environment for a separate Lockstitch process sharing ``ctx``'s database and settings."""
+    import json  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    settings = ctx.settings
+    oauth = settings.oauth.providers["oauth2"]
+    assert oauth.client_secret is not None
+    lines = [
+        f"env = {json.dumps(settings.env)}",
+        f"home = {json.dumps(str(settings.home))}",
+        f"database_url = {json.dumps(settings.database)}",
+        f"encryption_keys = {json.dumps(settings.encryption_keys)}",
+        f"source_type_dirs = {json.dumps([str(d) for d in settings.source_type_dirs])}",
+        f"public_url = {json.dumps(settings.public_url)}",
+        "worker_poll_seconds = 0.2",
+        "[oauth]",
+        f"lease_seconds = {settings.oauth.lease_seconds}",
+        f"http_timeout_seconds = {settings.oauth.http_timeout_seconds}",
+        "[oauth.providers.oauth2]",
+        f"authorization_url = {json.dumps(oauth.authorization_url)}",
+        f"token_url = {json.dumps(oauth.token_url)}",
+        f"issuer = {json.dumps(oauth.issuer)}",
+        f"client_id = {json.dumps(oauth.client_id)}",
+        f"client_secret = {json.dumps(oauth.client_secret.get_secret_value())}",
+    ]
+    config_path.write_text("\n".join(lines) + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCKSTITCH_")}
+    env.update({"LOCKSTITCH_CONFIG": str(config_path), **extra})
+    return env
+
+
+async def managed_sources(partner: Partner, provider: OidcProvider, count: int, batch: int = 20) -> list[int]:
+    """``count`` rest-api sources through the managed handshake, ``batch`` at a time."""
+    ids: list[int] = []
+    for start in range(0, count, batch):
+        created = await asyncio.gather(
+            *(
+                partner.create(rest_source_body(provider.token_endpoint, name=f"S{n}"))
+                for n in range(start, min(start + batch, count))
+            )
+        )
+        await asyncio.gather(*(partner.managed_handshake(provider, s["id"]) for s in created))
+        ids += [s["id"] for s in created]
+    return ids

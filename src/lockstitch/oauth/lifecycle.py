@@ -74,6 +74,10 @@ def backoff(failures: int, retry_after: float | None) -> float:
     return max(delay, retry_after or 0.0)
 
 
+# Refreshes being decided in this process, by (process id, credential id): later triggers join them.
+_IN_FLIGHT: dict[tuple[str, int], asyncio.Future[None]] = {}
+
+
 class CredentialsUnavailable(Exception):  # noqa: N818 - a state, raised to the endpoint
     def __init__(self, status: str, message: str) -> None:
         super().__init__(message)
@@ -115,16 +119,31 @@ class TokenEngine:
 
     async def refresh_if_due(self, credential_id: int, *, within: float = 0.0) -> str:
         """Refresh one credential if it needs it within ``within`` seconds, or wait for whoever is
-        refreshing it: concurrent triggers, in any process, cause at most one request."""
-        now = utcnow()
-        async with self.ctx.db.unit_of_work() as session:
-            claim = await CredentialRepository(session).claim_one(
-                credential_id, self.worker_id, now, self._lease_until(now), now + dt.timedelta(seconds=within)
-            )
-        if claim is not None:
-            return await self._refresh(claim)
-        await self._wait_for_lease(credential_id)
-        return "not_needed"
+        refreshing it: concurrent triggers, in any process, cause at most one request.
+
+        Triggers in this process join the refresh already running here (no database round trip);
+        across processes the lease decides, and the others wait for it to be released.
+        """
+        key = (self.ctx.process_id, credential_id)
+        running = _IN_FLIGHT.get(key)
+        if running is not None:
+            await asyncio.shield(running)
+            return "joined"
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        _IN_FLIGHT[key] = done
+        try:
+            now = utcnow()
+            async with self.ctx.db.unit_of_work() as session:
+                claim = await CredentialRepository(session).claim_one(
+                    credential_id, self.worker_id, now, self._lease_until(now), now + dt.timedelta(seconds=within)
+                )
+            if claim is not None:
+                return await self._refresh(claim)
+            await self._wait_for_lease(credential_id)
+            return "not_needed"
+        finally:
+            del _IN_FLIGHT[key]
+            done.set_result(None)
 
     async def access_token(self, account_id: int, source_id: int, min_valid: float | None) -> VendedToken:
         """An access token of the source valid for at least ``min_valid`` seconds (default: a
@@ -401,14 +420,17 @@ class TokenEngine:
         return 60.0
 
     async def _wait_for_lease(self, credential_id: int) -> None:
-        """Wait (bounded by the lease) until nobody holds the credential's lease."""
+        """Wait (bounded by the lease) until nobody holds the credential's lease, polling less
+        often the longer it takes (a refresh usually takes a fraction of a second)."""
         deadline = time.monotonic() + self.settings.lease_seconds + 1
+        pause = 0.02
         while time.monotonic() < deadline:
             async with self.ctx.db.read() as session:
                 state = await CredentialRepository(session).lease_state(credential_id)
             if state is None or state[0] is None or (state[1] is not None and state[1] <= utcnow()):
                 return
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
 
 def _source_choice(claim: Claim, source_type: SourceType | None) -> str | None:

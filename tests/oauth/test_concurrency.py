@@ -1,0 +1,127 @@
+"""Done-when 2: 200 credentials, 25 concurrent refresh triggers each, two worker processes:
+exactly 200 token requests reach the provider, none is a reused refresh token, all 200 are valid.
+Then the same for the workers' own loop (`lockstitch worker` x 2 sharing the due credentials)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from lockstitch.context import Context
+from lockstitch.kit.time import utcnow
+from lockstitch.models import OAuthCredential
+from lockstitch.oauth.lifecycle import TokenEngine
+from tests.e2e.processes import LOCKSTITCH
+from tests.oauth.conftest import Partner, managed_sources, process_env
+from tests.oauth_server.harness import OidcProvider
+
+pytestmark = pytest.mark.slow
+CREDENTIALS = 200
+TRIGGERS = 25
+
+
+async def _states(ctx: Context) -> list[str]:
+    engine = TokenEngine(ctx, "observer")
+    async with ctx.db.read() as session:
+        credentials = list(await session.scalars(select(OAuthCredential)))
+    return [engine.visible_status(c, {}) for c in credentials]
+
+
+async def test_two_processes_25_triggers_each(
+    oauth_ctx: Context, oidc: OidcProvider, partner: Partner, tmp_path: Path
+) -> None:
+    ids = await managed_sources(partner, oidc, CREDENTIALS)
+    await _set_due(oauth_ctx, utcnow())
+    oidc.reset()
+    (tmp_path / "ids").write_text("\n".join(map(str, ids)))
+    env = process_env(oauth_ctx, tmp_path / "lockstitch.toml")
+    # 25 triggers per credential in all: 13 in one process, 12 in the other, all at once.
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.oauth.trigger_refreshes",
+            str(tmp_path / "ids"),
+            str(n),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for n in (13, 12)
+    ]
+    results = [await p.communicate() for p in processes]
+    outcomes: dict[str, int] = {}
+    for process, (out, err) in zip(processes, results, strict=True):
+        assert process.returncode == 0, err.decode()[-3000:]
+        for key, value in json.loads(out.decode().strip().splitlines()[-1]).items():
+            outcomes[key] = outcomes.get(key, 0) + value
+
+    stats = oidc.stats()
+    assert stats["refresh_requests"] == CREDENTIALS
+    assert stats["reuse_detected"] == 0
+    assert stats["invalid_grant"] == 0
+    assert outcomes.get("refreshed") == CREDENTIALS
+    assert sum(outcomes.values()) == CREDENTIALS * TRIGGERS
+    assert await _states(oauth_ctx) == ["valid"] * CREDENTIALS
+
+
+async def test_two_worker_loops_share_the_due_credentials(
+    oauth_ctx: Context, oidc: OidcProvider, partner: Partner, tmp_path: Path
+) -> None:
+    await managed_sources(partner, oidc, CREDENTIALS)
+    await _set_due(oauth_ctx, utcnow() + dt.timedelta(days=1))  # nothing due while workers start
+    env = process_env(oauth_ctx, tmp_path / "lockstitch.toml")
+    logs = [tmp_path / f"worker{n}.log" for n in range(2)]
+    workers = [
+        await asyncio.create_subprocess_exec(
+            LOCKSTITCH, "worker", env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+        )
+        for log in logs
+    ]
+    try:
+        for worker, log in zip(workers, logs, strict=True):
+            while "worker started" not in log.read_text():
+                assert worker.returncode is None, log.read_text()
+                await asyncio.sleep(0.1)
+        oidc.reset()
+        before = await _versions(oauth_ctx)
+        await _set_due(oauth_ctx, utcnow())  # all 200 come due together
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            after = await _versions(oauth_ctx)
+            if all(after[i] > before[i] for i in before):
+                break
+            await asyncio.sleep(0.1)
+        stats = oidc.stats()
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            await worker.wait()
+    assert stats["refresh_requests"] == CREDENTIALS
+    assert stats["reuse_detected"] == 0
+    assert {after[i] - before[i] for i in before} == {1}  # each refreshed exactly once
+    assert all(state in ("valid", "refreshing") for state in await _states(oauth_ctx))
+    texts = [log.read_text() for log in logs]
+    assert all("refresh failed" not in text for text in texts)
+    assert all("worker stopped" in text for text in texts)
+
+
+async def _set_due(ctx: Context, when: dt.datetime) -> None:
+    async with ctx.db.unit_of_work() as session:
+        await session.execute(update(OAuthCredential).values(refresh_due_at=when))
+
+
+async def _versions(ctx: Context) -> dict[int, int]:
+    async with ctx.db.read() as session:
+        rows = await session.execute(select(OAuthCredential.id, OAuthCredential.version))
+        return {credential_id: version for credential_id, version in rows}  # noqa: C416 - a Result is no mapping
