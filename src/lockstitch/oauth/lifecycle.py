@@ -135,7 +135,11 @@ class TokenEngine:
             now = utcnow()
             async with self.ctx.db.unit_of_work() as session:
                 claim = await CredentialRepository(session).claim_one(
-                    credential_id, self.worker_id, now, self._lease_until(now), now + dt.timedelta(seconds=within)
+                    credential_id,
+                    self.worker_id,
+                    now,
+                    self._lease_until(now),
+                    now + dt.timedelta(seconds=within),
                 )
             if claim is not None:
                 return await self._refresh(claim)
