@@ -74,6 +74,8 @@ class OAuthSettings(BaseModel):
     refresh_concurrency: int = 50
     # How long a worker holds a credential while refreshing it; must outlast the HTTP timeout.
     lease_seconds: float = 60.0
+    # After a first invalid_grant, the confirming attempt comes this much later (to twice that).
+    reauth_confirm_seconds: float = 5.0
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
 
 

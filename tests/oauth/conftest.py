@@ -171,6 +171,8 @@ def process_env(ctx: Context, config_path: Any, **extra: str) -> dict[str, str]:
         "worker_poll_seconds = 0.2",
         "[oauth]",
         f"lease_seconds = {settings.oauth.lease_seconds}",
+        f"reauth_confirm_seconds = {settings.oauth.reauth_confirm_seconds}",
+        f"refresh_concurrency = {settings.oauth.refresh_concurrency}",
         f"http_timeout_seconds = {settings.oauth.http_timeout_seconds}",
         "[oauth.providers.oauth2]",
         f"authorization_url = {json.dumps(oauth.authorization_url)}",

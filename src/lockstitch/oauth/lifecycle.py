@@ -14,8 +14,8 @@ Outcomes, by ``protocol.OAuthError.error_class``:
 * success: ``valid``, next refresh before expiry (``refresh_due_at``);
 * ``reauth`` (invalid_grant...): a second consecutive one makes it ``needs_reauth``: the source
   is system-paused, ``source.credentials_invalid`` is emitted once, a waiting connection check
-  fails with the provider's reason. (One confirmation attempt, a few seconds later, because some
-  providers answer invalid_grant for passing trouble.)
+  fails with the provider's reason. (One confirmation attempt, ``reauth_confirm_seconds`` later,
+  because some providers answer invalid_grant for passing trouble.)
 * ``client`` (invalid_client...): a managed app is flagged, and every credential using it waits
   for the operator instead of failing one by one; a partner's own app makes its source
   ``invalid_client`` (system-paused, one event).
@@ -48,7 +48,6 @@ from lockstitch.sources import credentials as source_credentials
 log = get_logger("lockstitch.oauth")
 
 NO_EXPIRY_CHECK = dt.timedelta(days=1)  # tokens without expiry are still exercised daily
-REAUTH_CONFIRM = (5.0, 10.0)  # seconds before the confirming attempt after a first invalid_grant
 MAX_BACKOFF = 900.0
 
 
@@ -322,7 +321,8 @@ class TokenEngine:
                 dead_status = "needs_reauth"
             else:
                 values["status"] = "backing_off"
-                values["refresh_due_at"] = now + dt.timedelta(seconds=random.uniform(*REAUTH_CONFIRM))  # noqa: S311
+                confirm = self.settings.reauth_confirm_seconds
+                values["refresh_due_at"] = now + dt.timedelta(seconds=random.uniform(confirm, 2 * confirm))  # noqa: S311
         elif error.error_class == "client" and credential.app == "managed":
             values["refresh_due_at"] = now + dt.timedelta(seconds=60)
         elif error.error_class == "client":
