@@ -76,6 +76,8 @@ class OAuthSettings(BaseModel):
     lease_seconds: float = 60.0
     # After a first invalid_grant, the confirming attempt comes this much later (to twice that).
     reauth_confirm_seconds: float = 5.0
+    # Longest wait between attempts while a provider fails (Retry-After may ask for longer).
+    max_backoff_seconds: float = 900.0
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
 
 

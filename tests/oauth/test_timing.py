@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from lockstitch.oauth.lifecycle import MAX_BACKOFF, backoff, refresh_due
+from lockstitch.oauth.lifecycle import backoff, refresh_due
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -39,5 +39,6 @@ def test_jitter_spreads_tokens_issued_together() -> None:
 def test_backoff_grows_is_capped_and_honours_retry_after() -> None:
     assert all(0.5 <= backoff(1, None) <= 2 for _ in range(50))
     assert all(4 <= backoff(3, None) <= 8 for _ in range(50))
-    assert all(backoff(50, None) <= MAX_BACKOFF for _ in range(50))
+    assert all(backoff(50, None) <= 900 for _ in range(50))
+    assert all(backoff(50, None, longest=10) <= 10 for _ in range(50))
     assert all(backoff(1, 120) >= 120 for _ in range(50))

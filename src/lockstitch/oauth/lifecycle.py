@@ -48,7 +48,6 @@ from lockstitch.sources import credentials as source_credentials
 log = get_logger("lockstitch.oauth")
 
 NO_EXPIRY_CHECK = dt.timedelta(days=1)  # tokens without expiry are still exercised daily
-MAX_BACKOFF = 900.0
 
 
 def refresh_due(now: dt.datetime, lifetime: float | None) -> dt.datetime:
@@ -65,10 +64,10 @@ def refresh_due(now: dt.datetime, lifetime: float | None) -> dt.datetime:
     return now + dt.timedelta(seconds=max(0.0, lifetime - margin))
 
 
-def backoff(failures: int, retry_after: float | None) -> float:
-    """Seconds to wait after ``failures`` consecutive failures: exponential with full jitter
-    (1, 2, 4... up to 15 min), and never less than the provider's Retry-After."""
-    ceiling = min(MAX_BACKOFF, 2.0 ** min(failures, 12))
+def backoff(failures: int, retry_after: float | None, longest: float = 900.0) -> float:
+    """Seconds to wait after ``failures`` consecutive failures: exponential with jitter
+    (1, 2, 4... up to ``longest``), and never less than the provider's Retry-After."""
+    ceiling = min(longest, 2.0 ** min(failures, 12))
     delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311
     return max(delay, retry_after or 0.0)
 
@@ -330,7 +329,7 @@ class TokenEngine:
         else:
             values["status"] = "backing_off"
             values["refresh_due_at"] = now + dt.timedelta(
-                seconds=backoff(credential.failures + 1, error.retry_after)
+                seconds=backoff(credential.failures + 1, error.retry_after, self.settings.max_backoff_seconds)
             )
         if dead_status is not None:
             values["status"] = dead_status

@@ -1,0 +1,208 @@
+"""Done-when 4: provider faults, through a fault-injecting proxy in front of oidc-provider.
+
+* A minute of 5xx and 429 (with Retry-After) causes no needs_reauth, no request before the
+  Retry-After, and the credential recovers when the provider does.
+* A revoked grant (invalid_grant) leads to needs_reauth within two attempts, with one event.
+* A dropped response (the provider rotated the refresh token, the answer never arrived) and a
+  request that times out before reaching the provider each end honestly: needs_reauth with one
+  event when the token was spent, valid again when it was not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from lockstitch.context import Context
+from lockstitch.kit.time import utcnow
+from lockstitch.models import Event, OAuthCredential
+from lockstitch.worker.loop import Worker
+from tests.conftest import MakeAccount, MakeContext, api_client
+from tests.oauth.conftest import Partner, oauth_settings, rest_source_body
+from tests.oauth_server.fault_proxy import RecordedRequest
+from tests.oauth_server.harness import FaultProxy, OidcProvider
+
+OUTAGE_SECONDS = float(os.environ.get("LOCKSTITCH_OUTAGE_SECONDS", "60"))
+
+
+@pytest.fixture
+async def proxy(oidc: OidcProvider) -> AsyncIterator[FaultProxy]:
+    async with FaultProxy(oidc.issuer, paths=["/token"]) as running:
+        yield running
+
+
+@pytest.fixture
+async def faulty(
+    make_ctx: MakeContext, oidc: OidcProvider, proxy: FaultProxy, make_account: MakeAccount
+) -> AsyncIterator[tuple[Context, Partner]]:
+    from lockstitch.accounts import service as accounts  # noqa: PLC0415
+
+    oidc.reset()
+    settings = oauth_settings(oidc, token_url=proxy.url_for(oidc.token_endpoint))
+    settings["oauth"].update(
+        http_timeout_seconds=2.0, lease_seconds=5.0, max_backoff_seconds=8.0, reauth_confirm_seconds=0.5
+    )
+    settings["worker_poll_seconds"] = 0.1
+    ctx = make_ctx(**settings)
+    who = await make_account()
+    async with ctx.db.unit_of_work() as session:
+        scoped = await accounts.issue_token(session, who.id, scopes=frozenset({"credentials:read"}))
+    async with api_client(ctx) as http:
+        await http.put(
+            "/v4/account/return-origins",
+            headers=who.headers,
+            json={"origins": ["https://partner.example.com"]},
+        )
+        yield ctx, Partner(who, http, {"Authorization": f"Bearer {scoped}"})
+
+
+async def _source(partner: Partner, oidc: OidcProvider, proxy: FaultProxy) -> dict[str, Any]:
+    source = await partner.create(rest_source_body(proxy.url_for(oidc.token_endpoint)))
+    assert (await partner.managed_handshake(oidc, source["id"]))["status"] == ["succeeded"]
+    return source
+
+
+async def _make_due(ctx: Context) -> None:
+    async with ctx.db.unit_of_work() as session:
+        await session.execute(update(OAuthCredential).values(refresh_due_at=utcnow()))
+
+
+async def _events(ctx: Context) -> list[str]:
+    async with ctx.db.read() as session:
+        return [e.type for e in await session.scalars(select(Event).order_by(Event.id))]
+
+
+@pytest.mark.slow
+async def test_a_minute_of_5xx_and_429(
+    faulty: tuple[Context, Partner], oidc: OidcProvider, proxy: FaultProxy
+) -> None:
+    ctx, partner = faulty
+    source = await _source(partner, oidc, proxy)
+    outage_ends = time.monotonic() + OUTAGE_SECONDS
+    faults = [("status", 503), ("retry_after", 3), ("status", 500), ("status", 502), ("retry_after", 6)]
+    answered: dict[int, tuple[Any, ...]] = {}  # request index -> the fault it got
+
+    def program(request: RecordedRequest) -> tuple[Any, ...]:
+        if time.monotonic() >= outage_ends:
+            return ("pass",)
+        answered[request.index] = faults[len(answered) % len(faults)]
+        return answered[request.index]
+
+    proxy.set_program(program)
+    proxy.clear()
+    await _make_due(ctx)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(Worker(ctx).run(stop))
+    seen: set[str] = set()
+    try:
+        while True:
+            health = await partner.health(source["id"])
+            seen.add(health["status"])
+            if time.monotonic() > outage_ends and health["status"] == "valid":
+                break
+            assert time.monotonic() < outage_ends + 30, health
+            await asyncio.sleep(0.5)
+    finally:
+        stop.set()
+        await worker
+
+    records = [r for r in proxy.requests if r.grant_type == "refresh_token"]
+    assert seen <= {"valid", "backing_off", "refreshing"}  # never needs_reauth
+    assert "backing_off" in seen
+    assert len(answered) >= OUTAGE_SECONDS / 10  # it kept trying through the outage (backoff <= 8 s)...
+    assert len(answered) <= OUTAGE_SECONDS  # ...without hammering the provider
+    for earlier, later in itertools.pairwise(records):
+        fault = answered.get(earlier.index)
+        if fault is not None and fault[0] == "retry_after":
+            assert later.time - earlier.time >= fault[1] - 0.05, (fault, later.time - earlier.time)
+    assert records[-1].status == 200
+    assert await _events(ctx) == []
+    vended = await partner.vend(source["id"])
+    assert vended.status_code == 200
+    assert oidc.stats()["reuse_detected"] == 0
+
+
+async def test_revoked_grant_needs_reauth_within_two_attempts(
+    faulty: tuple[Context, Partner], oidc: OidcProvider, proxy: FaultProxy
+) -> None:
+    ctx, partner = faulty
+    source = await _source(partner, oidc, proxy)
+    async with ctx.db.read() as session:
+        credential = (await session.scalars(select(OAuthCredential))).one()
+    from lockstitch.oauth import sealing  # noqa: PLC0415
+
+    oidc.revoke_grant(refresh_token=sealing.unseal(ctx.keyring, credential, "refresh_token"))
+    proxy.clear()
+    await _make_due(ctx)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(Worker(ctx).run(stop))
+    try:
+        deadline = time.monotonic() + 20
+        while (await partner.health(source["id"]))["status"] != "needs_reauth":
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1.0)  # nothing more happens after that
+    finally:
+        stop.set()
+        await worker
+    attempts = [r for r in proxy.requests if r.grant_type == "refresh_token"]
+    assert len(attempts) == 2
+    assert await _events(ctx) == ["source.credentials_invalid"]
+    assert (await partner.source(source["id"]))["system_paused_at"] is not None
+
+
+async def test_dropped_response_ends_honestly(
+    faulty: tuple[Context, Partner], oidc: OidcProvider, proxy: FaultProxy
+) -> None:
+    ctx, partner = faulty
+    source = await _source(partner, oidc, proxy)
+    proxy.set_program([("drop",)])  # the provider rotates the token; the answer is lost
+    await _make_due(ctx)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(Worker(ctx).run(stop))
+    try:
+        deadline = time.monotonic() + 20
+        while (health := await partner.health(source["id"]))["status"] not in ("needs_reauth",):
+            assert health["status"] != "valid" or proxy.remaining() == 1, health
+            assert time.monotonic() < deadline, health
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await worker
+    # The spent token was tried again (the only way to know), the provider saw a reuse, and the
+    # source says so once; it never read "valid" in between.
+    assert await _events(ctx) == ["source.credentials_invalid"]
+    assert oidc.stats()["reuse_detected"] == 1
+
+
+async def test_timeout_before_the_provider_recovers(
+    faulty: tuple[Context, Partner], oidc: OidcProvider, proxy: FaultProxy
+) -> None:
+    ctx, partner = faulty
+    source = await _source(partner, oidc, proxy)
+    proxy.set_program([("delay", 5)])  # longer than the 2 s timeout; never forwarded
+    await _make_due(ctx)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(Worker(ctx).run(stop))
+    try:
+        deadline = time.monotonic() + 30
+        saw_backoff = False
+        while True:
+            health = await partner.health(source["id"])
+            saw_backoff |= health["status"] == "backing_off"
+            if saw_backoff and health["status"] == "valid":
+                break
+            assert time.monotonic() < deadline, health
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await worker
+    assert await _events(ctx) == []
+    assert oidc.stats()["reuse_detected"] == 0
