@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from lockstitch.context import Context, build_context
 from lockstitch.kit.crypto import generate_key
 from lockstitch.migrations import upgrade
 from lockstitch.models import Base
+from tests.oauth_server.harness import OidcProvider, ProviderConfig
 
 POSTGRES_ADMIN = os.environ.get("LOCKSTITCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 TEST_KEY = generate_key("test1")
@@ -56,6 +57,15 @@ async def _fresh_postgres_database(name: str) -> str:
         await admin.close()
     base = POSTGRES_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
     return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def oidc() -> Iterator[OidcProvider]:
+    """A real OAuth server (npm oidc-provider) for this test process: rotating refresh tokens,
+    reuse detection, 10-second access tokens (tests/oauth_server)."""
+    config = ProviderConfig.default(redirect_uris=["http://lockstitch.test/oauth/callback"])
+    with OidcProvider().start(config) as provider:
+        yield provider
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

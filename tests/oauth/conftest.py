@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,7 +21,6 @@ from lockstitch.context import Context
 from tests.conftest import AccountHandle, MakeAccount, MakeContext, api_client
 from tests.oauth_server.harness import (
     OidcProvider,
-    ProviderConfig,
     authorize_async,
     obtain_refresh_token_async,
 )
@@ -29,12 +28,6 @@ from tests.oauth_server.harness import (
 PUBLIC_URL = "http://lockstitch.test"
 CALLBACK = f"{PUBLIC_URL}/oauth/callback"
 RETURN = "https://partner.example.com/connected"
-
-
-@pytest.fixture(scope="session")
-def oidc() -> Iterator[OidcProvider]:
-    with OidcProvider().start(ProviderConfig.default(redirect_uris=[CALLBACK])) as provider:
-        yield provider
 
 
 def oauth_settings(provider: OidcProvider, token_url: str | None = None, **oauth: Any) -> dict[str, Any]:

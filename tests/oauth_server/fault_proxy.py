@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 import httpx
 
@@ -265,6 +265,9 @@ class FaultProxy:
         self._steps: deque[Step] = deque()
         self._decide: Callable[[RecordedRequest], Action | None] | None = None
         self._records: list[RecordedRequest] = []
+        # Every secret that crossed the proxy, in clear, for canary scans in tests: tokens in the
+        # provider's answers, and secrets (codes, refresh tokens, client secrets) in requests.
+        self.secrets_seen: set[str] = set()
         self._server: asyncio.Server | None = None
         self._http: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -406,6 +409,10 @@ class FaultProxy:
             return
         lookup = {name.lower(): value for name, value in headers}
         form, refresh_hash = _mask_form(body, lookup.get("content-type", ""))
+        if "application/x-www-form-urlencoded" in lookup.get("content-type", ""):
+            for key, values in parse_qs(body.decode("utf-8", "replace")).items():
+                if key in SECRET_FIELDS | HASHED_FIELDS:
+                    self.secrets_seen.update(v for v in values if v)
         shown = {
             name: ("***" if name.lower() in ("authorization", "cookie") else value) for name, value in headers
         }
@@ -502,6 +509,12 @@ class FaultProxy:
                 data = json.loads(response.content)
                 if isinstance(data, dict) and isinstance(data.get("refresh_token"), str):
                     record.upstream_refresh_token_hash = token_hash(data["refresh_token"])
+                if isinstance(data, dict):
+                    self.secrets_seen.update(
+                        v
+                        for k, v in data.items()
+                        if k in SECRET_FIELDS | HASHED_FIELDS and isinstance(v, str) and v
+                    )
         return response.status_code, list(response.headers.multi_items()), response.content
 
     async def _respond(
