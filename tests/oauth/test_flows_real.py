@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from lockstitch.context import Context
 from lockstitch.models import AuditEntry
@@ -158,3 +158,87 @@ def _introspect(provider: OidcProvider, token: str) -> dict[str, object]:
         provider.introspection_endpoint, api.client_id, api.client_secret, {"token": token}
     )
     return dict(response.json())
+
+
+async def test_handshake_abuse_is_refused(make_ctx: object, oidc: OidcProvider, partner: Partner) -> None:
+    """Expired and cross-source states, replays and PKCE mismatches end in a clear failure and
+    change nothing."""
+    from urllib.parse import parse_qs, urlsplit  # noqa: PLC0415
+
+    from tests.oauth_server.harness import authorize_async  # noqa: PLC0415
+
+    first = await partner.create(rest_source_body(oidc.token_endpoint, name="First"))
+    second = await partner.create(rest_source_body(oidc.token_endpoint, name="Second"))
+
+    async def consent(source_id: int) -> dict[str, str]:
+        started = await partner.http.post(
+            f"/v4/sources/{source_id}/oauth/authorize",
+            headers=partner.account.headers,
+            json={"return_url": "https://partner.example.com/cb"},
+        )
+        return await authorize_async(started.json()["authorization_url"])
+
+    def result(response: object) -> dict[str, list[str]]:
+        return parse_qs(urlsplit(response.headers["location"]).query)  # type: ignore[attr-defined]
+
+    # Cross-source: the first source's code with the second source's state. The code was bound
+    # to the first handshake's PKCE challenge, so the exchange fails; neither source changes.
+    a, b = await consent(first["id"]), await consent(second["id"])
+    crossed = await partner.http.get(
+        "/oauth/callback", params={"state": b["state"], "code": a["code"], "iss": a["iss"]}
+    )
+    assert result(crossed) == {
+        "source_id": [str(second["id"])],
+        "status": ["failed"],
+        "error": ["invalid_grant"],
+    }
+    # The second state is spent: a replay (even with its own code) is refused with a page.
+    assert (
+        await partner.http.get("/oauth/callback", params={"state": b["state"], "code": b["code"]})
+    ).status_code == 400
+    assert (await partner.source(second["id"]))["report_card"]["current_step_type"] == "oauth"
+    assert (await partner.health(second["id"]))["error"] == "NotFound"
+    # The first handshake was not disturbed: its own callback still completes, for its own source.
+    own = await partner.http.get(
+        "/oauth/callback", params={"state": a["state"], "code": a["code"], "iss": a["iss"]}
+    )
+    assert result(own) == {"source_id": [str(first["id"])], "status": ["succeeded"]}
+    assert (await partner.health(first["id"]))["status"] == "valid"
+    assert oidc.stats()["code_exchanges"] == 1
+
+
+async def test_expired_state_is_refused(make_ctx: object, oidc: OidcProvider, partner: Partner) -> None:
+    from lockstitch.kit.time import utcnow  # noqa: PLC0415
+    from lockstitch.models import OAuthState  # noqa: PLC0415
+    from tests.oauth_server.harness import authorize_async  # noqa: PLC0415
+
+    source = await partner.create(rest_source_body(oidc.token_endpoint))
+    started = await partner.http.post(
+        f"/v4/sources/{source['id']}/oauth/authorize",
+        headers=partner.account.headers,
+        json={"return_url": "https://partner.example.com/cb"},
+    )
+    redirect = await authorize_async(started.json()["authorization_url"])
+    ctx = partner.http._transport.app.state.ctx  # type: ignore[attr-defined]
+    async with ctx.db.unit_of_work() as session:  # ten minutes pass
+        await session.execute(update(OAuthState).values(expires_at=utcnow()))
+    late = await partner.http.get(
+        "/oauth/callback", params={"state": redirect["state"], "code": redirect["code"]}
+    )
+    assert late.status_code == 400
+    assert "expired" in late.text
+    assert (await partner.source(source["id"]))["report_card"]["current_step_type"] == "oauth"
+
+
+async def test_metrics(oauth_ctx: Context, oidc: OidcProvider, partner: Partner) -> None:
+    source = await partner.create(rest_source_body(oidc.token_endpoint))
+    await partner.managed_handshake(oidc, source["id"])
+    credential_id = await _credential_id(oauth_ctx, partner.account.id, source["id"])
+    assert await TokenEngine(oauth_ctx, "w").refresh_if_due(credential_id, within=3600) == "refreshed"
+    text = (await partner.http.get("/metrics")).text
+    lines = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert float(lines['lockstitch_oauth_refreshes_total{outcome="success"}']) >= 1
+    assert float(lines['lockstitch_oauth_credentials{status="valid"}']) == 1
+    assert float(lines['lockstitch_oauth_credentials{status="needs_reauth"}']) == 0
+    assert "lockstitch_oauth_refresh_lag_seconds_bucket" in text
+    assert float(lines["lockstitch_oauth_refresh_overdue_seconds"]) == 0
