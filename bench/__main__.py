@@ -9,10 +9,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import api
+from bench import api, refresh
 
 # name -> main(argv) returning an exit code; each prints its figures and writes its JSON.
-BENCHMARKS: dict[str, Callable[[list[str]], int]] = {"api": api.main}
+BENCHMARKS: dict[str, Callable[[list[str]], int]] = {"api": api.main, "refresh": refresh.main}
 
 
 def main(argv: list[str]) -> int:

@@ -7,6 +7,7 @@ handshake (and the user's own view_id) are done.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -34,7 +35,8 @@ def google_ctx(make_ctx: MakeContext, google: GoogleStandIn) -> Context:
         http_transport=google.transport(),
         public_url="https://lockstitch.test",
         oauth={
-            "providers": {"google": {"client_id": google.client_id, "client_secret": google.client_secret}}
+            "providers": {"google": {"client_id": google.client_id, "client_secret": google.client_secret}},
+            "reauth_confirm_seconds": 0.05,
         },
     )
 
@@ -169,7 +171,9 @@ async def test_invalid_grant_twice_needs_reauth_then_reauthorize(
         google.fail_refresh = [(400, revoked), (400, revoked)]
         assert await engine.refresh_if_due(credential.id, within=7200) == "reauth"
         health = (await http.get(f"/v4/sources/{source['id']}/credentials", headers=who.headers)).json()
-        assert health["status"] == "backing_off"  # one confirmation attempt first
+        assert health["status"] == "backing_off"  # one confirmation attempt first...
+        assert await engine.refresh_if_due(credential.id, within=7200) == "not_needed"  # ...a little later
+        await asyncio.sleep(0.15)
         assert await engine.refresh_if_due(credential.id, within=7200) == "reauth"
 
         health = (await http.get(f"/v4/sources/{source['id']}/credentials", headers=who.headers)).json()

@@ -29,8 +29,11 @@ import asyncio
 import datetime as dt
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.catalog.source_type import SourceType
 from lockstitch.context import Context
@@ -76,6 +79,11 @@ def backoff(failures: int, retry_after: float | None, longest: float = 900.0) ->
 _IN_FLIGHT: dict[tuple[str, int], asyncio.Future[None]] = {}
 
 
+Effects = Callable[[AsyncSession], Awaitable[None]]
+SETTLE_BATCH = 100
+FLAGS_TTL = 5.0  # seconds a worker trusts its reading of the flagged managed apps
+
+
 class CredentialsUnavailable(Exception):  # noqa: N818 - a state, raised to the endpoint
     def __init__(self, status: str, message: str) -> None:
         super().__init__(message)
@@ -95,6 +103,12 @@ class TokenEngine:
         self.worker_id = worker_id
         self.settings = ctx.settings.oauth
         self.failpoints = Failpoints(ctx.settings.crash_at)
+        self._to_settle: list[
+            tuple[OAuthCredential, dict[str, Any], Effects | None, asyncio.Future[bool]]
+        ] = []
+        self._settling: asyncio.Task[None] | None = None
+        self._skip: list[str] = []
+        self._flags_read_at: float | None = None
 
     # ----------------------------------------------------------------------------- triggers
     async def refresh_due(self) -> int:
@@ -113,7 +127,12 @@ class TokenEngine:
                 running.update(asyncio.create_task(self._refresh(c)) for c in claims)
             if not running:
                 return claimed
-            _, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task.exception() is not None:
+                    # The credential keeps its lease and in-flight mark: it reads "refreshing" and
+                    # is taken up again when the lease lapses.
+                    log.error("refresh crashed", exc_info=task.exception())
 
     async def refresh_if_due(self, credential_id: int, *, within: float = 0.0) -> str:
         """Refresh one credential if it needs it within ``within`` seconds, or wait for whoever is
@@ -173,8 +192,11 @@ class TokenEngine:
         now = utcnow()
         async with self.ctx.db.unit_of_work() as session:
             repo = CredentialRepository(session)
-            skip = self._flagged_managed(await repo.flagged_apps())
-            claims = await repo.claim_due(self.worker_id, now, self._lease_until(now), limit, skip)
+            if self._flags_read_at is None or time.monotonic() - self._flags_read_at > FLAGS_TTL:
+                # Flags change when a provider rejects an app: rare, so read them now and then.
+                self._skip = self._flagged_managed(await repo.flagged_apps())
+                self._flags_read_at = time.monotonic()
+            claims = await repo.claim_due(self.worker_id, now, self._lease_until(now), limit, self._skip)
         for claim in claims:
             due = claim.credential.refresh_due_at
             if due is not None:
@@ -275,15 +297,13 @@ class TokenEngine:
             values["refresh_token"] = sealing.seal(
                 self.ctx.keyring, credential, "refresh_token", response.refresh_token
             )
-        async with self.ctx.db.unit_of_work() as session:
-            if not await CredentialRepository(session).settle(
-                credential.id, credential.version, self.worker_id, values
-            ):
-                metrics.REFRESHES.labels(outcome="conflict").inc()
-                log.warning("refresh result discarded: lease lost", credential_id=credential.id)
-                return "conflict"
-            source = await session.get(Source, credential.source_id, with_for_update=True)
-            if source is not None:
+        effects = None
+        if provider.spec.token_fields or credential.status == "pending":
+
+            async def effects(session: AsyncSession) -> None:
+                source = await session.get(Source, credential.source_id, with_for_update=True)
+                if source is None:
+                    return
                 apply_token_fields(
                     self.ctx.keyring, source_type, source, response.raw, provider.spec.token_fields, now
                 )
@@ -299,6 +319,11 @@ class TokenEngine:
                         {"source_id": source.id},
                         now,
                     )
+
+        if not await self._settle(credential, values, effects):
+            metrics.REFRESHES.labels(outcome="conflict").inc()
+            log.warning("refresh result discarded: lease lost", credential_id=credential.id)
+            return "conflict"
         metrics.REFRESHES.labels(outcome="success").inc()
         return "refreshed"
 
@@ -334,11 +359,9 @@ class TokenEngine:
         if dead_status is not None:
             values["status"] = dead_status
             values["refresh_due_at"] = None
-        async with self.ctx.db.unit_of_work() as session:
+
+        async def effects(session: AsyncSession) -> None:
             repo = CredentialRepository(session)
-            if not await repo.settle(credential.id, credential.version, self.worker_id, values):
-                metrics.REFRESHES.labels(outcome="conflict").inc()
-                return "conflict"
             if error.error_class == "client" and credential.app == "managed":
                 provider = self.ctx.providers.get(credential.provider)
                 fingerprint = provider.managed_fingerprint if provider else None
@@ -349,6 +372,10 @@ class TokenEngine:
                     )
             if dead_status is not None:
                 await self._report_dead(session, repo, credential, dead_status, error.code, message, now)
+
+        if not await self._settle(credential, values, effects):
+            metrics.REFRESHES.labels(outcome="conflict").inc()
+            return "conflict"
         metrics.REFRESHES.labels(outcome=error.error_class).inc()
         log.info(
             "refresh failed",
@@ -359,9 +386,50 @@ class TokenEngine:
         )
         return error.error_class
 
+    async def _settle(
+        self, credential: OAuthCredential, values: dict[str, Any], effects: Effects | None
+    ) -> bool:
+        """Store one outcome (compare-and-swap, lease released) with its side effects.
+
+        Outcomes arriving together share one transaction: under load a worker settles dozens of
+        refreshes per commit instead of one. Each waits for the commit that holds its outcome,
+        so nothing reads as done before it is stored.
+        """
+        settled: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._to_settle.append((credential, values, effects, settled))
+        if self._settling is None or self._settling.done():
+            self._settling = asyncio.create_task(self._settle_batches())
+        return await settled
+
+    async def _settle_batches(self) -> None:
+        while self._to_settle:
+            await asyncio.sleep(0)  # let outcomes that are ready join this batch
+            batch, self._to_settle = self._to_settle[:SETTLE_BATCH], self._to_settle[SETTLE_BATCH:]
+            try:
+                async with self.ctx.db.unit_of_work() as session:
+                    results = await self._store(CredentialRepository(session), batch)
+                    for stored, (_, _, effects, _) in zip(results, batch, strict=True):
+                        if stored and effects is not None:
+                            await effects(session)
+            except Exception as exc:  # noqa: BLE001 - every waiter learns the batch failed
+                for *_, settled in batch:
+                    if not settled.done():
+                        settled.set_exception(exc)
+                continue
+            for stored, (*_, settled) in zip(results, batch, strict=True):
+                if not settled.done():
+                    settled.set_result(stored)
+
+    async def _store(
+        self, repo: CredentialRepository, batch: list[tuple[OAuthCredential, dict[str, Any], Any, Any]]
+    ) -> list[bool]:
+        rows = [(credential.id, credential.version, values) for credential, values, _, _ in batch]
+        stored = await repo.settle_many(rows, self.worker_id)
+        return [credential.id in stored for credential, *_ in batch]
+
     async def _report_dead(
         self,
-        session: Any,
+        session: AsyncSession,
         repo: CredentialRepository,
         credential: OAuthCredential,
         status: str,

@@ -161,6 +161,35 @@ class CredentialRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def settle_many(self, rows: list[tuple[int, int, dict[str, Any]]], worker_id: str) -> set[int]:
+        """``settle`` for many outcomes in two round trips instead of one per credential.
+
+        The rows this worker may still write (same version, its lease) are read and locked
+        first (row locks on PostgreSQL; SQLite's writer already holds the database), then the
+        outcomes with the same columns are written with one executemany each. Returns the ids
+        that were stored.
+        """
+        if not rows:
+            return set()
+        wanted = {credential_id: version for credential_id, version, _ in rows}
+        current = await self.session.execute(
+            select(OAuthCredential.id, OAuthCredential.version)
+            .where(OAuthCredential.id.in_(wanted), OAuthCredential.lease_owner == worker_id)
+            .with_for_update()
+        )
+        eligible = {credential_id for credential_id, version in current if wanted[credential_id] == version}
+        released = {"lease_owner": None, "lease_expires_at": None, "in_flight_since": None}
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for credential_id, _, changes in rows:
+            if credential_id in eligible:
+                groups.setdefault(tuple(sorted(changes)), []).append(
+                    {"id": credential_id, **changes, **released}
+                )
+        for params in groups.values():
+            # ORM bulk UPDATE by primary key: one executemany per set of columns.
+            await self.session.execute(update(OAuthCredential), params)
+        return eligible
+
     async def lease_state(self, credential_id: int) -> tuple[str | None, dt.datetime | None, int] | None:
         row = (
             await self.session.execute(
