@@ -63,17 +63,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     port = free_port()
-    endpoint = subprocess.Popen(  # noqa: S603 - our own module
+    endpoint = subprocess.Popen(
         [sys.executable, "-m", "bench.token_endpoint", str(port)], stdout=subprocess.PIPE, cwd=REPO
     )
     try:
         assert endpoint.stdout is not None
         endpoint.stdout.readline()  # "ready"
         url = f"http://{HOST}:{port}/token"
-        with tempfile.TemporaryDirectory(prefix="lockstitch-bench-") as tmp, _database(args) as database_url:
-            with _environment(Path(tmp), database_url):
-                os.environ["LOCKSTITCH_OAUTH__REFRESH_CONCURRENCY"] = str(args.concurrency)
-                report = asyncio.run(_run(args, url, port))
+        with (
+            tempfile.TemporaryDirectory(prefix="lockstitch-bench-") as tmp,
+            _database(args) as database_url,
+            _environment(Path(tmp), database_url),
+        ):
+            os.environ["LOCKSTITCH_OAUTH__REFRESH_CONCURRENCY"] = str(args.concurrency)
+            report = asyncio.run(_run(args, url, port))
     finally:
         endpoint.terminate()
         endpoint.wait()
