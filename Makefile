@@ -44,10 +44,12 @@ unit: install-dev services
 services:
 	@scripts/ensure-postgres.sh
 
-## API throughput as ratios to the trivial endpoint, on SQLite and on PostgreSQL (~2 minutes).
+## API throughput and token refreshes as ratios, on SQLite and on PostgreSQL (~4 minutes).
 bench: install-dev services
 	$(BIN)/python -m bench api
 	$(BIN)/python -m bench api --postgres --out .lockstitch-bench/api-postgres.json
+	$(BIN)/python -m bench refresh
+	$(BIN)/python -m bench refresh --postgres --out .lockstitch-bench/refresh-postgres.json
 
 clean:
 	rm -rf $(VENV) .lockstitch .pytest_cache .mypy_cache .ruff_cache .hypothesis
