@@ -220,9 +220,8 @@ def _print(report: dict[str, Any]) -> None:
         f"\nLockstitch refresh benchmark: {report['credentials']:,} credentials due at once, "
         f"concurrency {report['concurrency']}, {report['database']}, {report['cores']} cores"
     )
-    print(
-        f"  plain httpx client   {sum(report['plain_per_second']) / 2:8.1f} refreshes/s  (runs: {report['plain_per_second']})"
-    )
+    plain = sum(report["plain_per_second"]) / 2
+    print(f"  plain httpx client   {plain:8.1f} refreshes/s  (runs: {report['plain_per_second']})")
     print(f"  Lockstitch           {report['lockstitch_per_second']:8.1f} refreshes/s")
     print(f"  ratio                {report['ratio']:8.3f}")
     print(

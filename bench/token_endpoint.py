@@ -12,11 +12,10 @@ import json
 import secrets
 import sys
 
-_served = 0
+_counter = {"served": 0}
 
 
 async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    global _served
     try:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -29,9 +28,9 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
             if length:
                 await reader.readexactly(length)
             if method == "GET" and path == "/count":
-                body = json.dumps({"served": _served}).encode()
+                body = json.dumps(_counter).encode()
             else:
-                _served += 1
+                _counter["served"] += 1
                 body = json.dumps(
                     {
                         "access_token": secrets.token_urlsafe(24),
