@@ -54,8 +54,9 @@ async def test_no_secret_leaks(lockstitch_env: dict[str, str], tmp_path: Path, o
     async with FaultProxy(oidc.issuer, paths=["/token"]) as proxy:
         server = Server(lockstitch_env, tmp_path / "server.log")
         callback = f"{server.url}/oauth/callback"
-        for client in ("managed", "byo"):
-            oidc.set_redirect_uris(client, [callback])
+        registered = {client: list(oidc.client(client).redirect_uris) for client in ("managed", "byo")}
+        for client, uris in registered.items():  # the provider is shared: add, and put back after
+            oidc.set_redirect_uris(client, [*uris, callback])
         token_url = proxy.url_for(oidc.token_endpoint)
         env = {
             **lockstitch_env,
@@ -175,6 +176,8 @@ async def test_no_secret_leaks(lockstitch_env: dict[str, str], tmp_path: Path, o
                 await call("GET", "/oauth/callback", params={"state": "x" * 43, "code": "made-up-code-value"})
         finally:
             server.stop()
+            for client, uris in registered.items():
+                oidc.set_redirect_uris(client, uris)
         canaries |= proxy.secrets_seen
 
     assert len(canaries) > 10  # tokens were really issued and rotated during the run
