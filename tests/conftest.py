@@ -11,6 +11,7 @@ with trust auth, as on the CI machines; ``make test`` starts it when it is down)
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -28,8 +29,10 @@ from lockstitch.catalog.loader import Catalog, load_catalog
 from lockstitch.config import Settings
 from lockstitch.context import Context, build_context
 from lockstitch.kit.crypto import generate_key
+from lockstitch.kit.logging import configure_logging
 from lockstitch.migrations import upgrade
 from lockstitch.models import Base
+from tests import canary
 from tests.oauth_server.harness import OidcProvider, ProviderConfig
 
 POSTGRES_ADMIN = os.environ.get("LOCKSTITCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -64,8 +67,26 @@ def oidc() -> Iterator[OidcProvider]:
     """A real OAuth server (npm oidc-provider) for this test process: rotating refresh tokens,
     reuse detection, 10-second access tokens (tests/oauth_server)."""
     config = ProviderConfig.default(redirect_uris=["http://lockstitch.test/oauth/callback"])
+    canary.remember(*(client.client_secret for client in config.clients))
     with OidcProvider().start(config) as provider:
         yield provider
+        canary.remember(*provider.issued())  # every token and code, whoever asked for it
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _canary_scan() -> Iterator[None]:
+    """Lockstitch's logging as in production (redaction in the sink), every line kept; at the
+    end, no secret any test came across may appear in a log line or a response."""
+    configure_logging("debug")
+    capture = canary.CaptureHandler(canary.SESSION)
+    capture.setFormatter(logging.getLogger().handlers[0].formatter)
+    logging.getLogger().addHandler(capture)
+    yield
+    logging.getLogger().removeHandler(capture)
+    scan = canary.SESSION
+    leaks = scan.leaks()
+    counts = f"{len(scan.canaries)} secrets known, {len(scan.log_lines)} log lines, {len(scan.responses)} responses"
+    assert not leaks, f"secrets leaked ({counts}): {leaks}"
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -143,10 +164,20 @@ async def ctx(make_ctx: MakeContext) -> Context:
     return make_ctx()
 
 
+async def _record(response: httpx.Response) -> None:
+    if response.request.url.path.endswith("/credentials/access-token"):
+        return  # the one answer that may carry a token: its own
+    await response.aread()
+    canary.record_response(response.text + str(dict(response.headers)))
+
+
 def api_client(context: Context) -> httpx.AsyncClient:
-    """An HTTP client talking to the app in-process (no server, no worker)."""
+    """An HTTP client talking to the app in-process (no server, no worker); every answer is
+    kept for the canary scan."""
     transport = httpx.ASGITransport(app=create_app(context), raise_app_exceptions=False)
-    return httpx.AsyncClient(transport=transport, base_url="http://lockstitch.test")
+    return httpx.AsyncClient(
+        transport=transport, base_url="http://lockstitch.test", event_hooks={"response": [_record]}
+    )
 
 
 @pytest.fixture

@@ -77,8 +77,11 @@ def test_no_request_gets_a_server_error(lockstitch_env: dict[str, str], tmp_path
                         server_errors.append(f"{case.method} {case.formatted_path} -> {response.status_code}")
                     else:
                         content_type = response.headers.get("content-type", [""])[0]  # schemathesis: lists
-                        # The OAuth callback is a browser page (or a redirect); everything else is JSON.
-                        expected = "text/html" if case.path == "/oauth/callback" else "application/json"
+                        # The OAuth callback is a browser page (or a redirect), /metrics is Prometheus
+                        # text; everything else is JSON.
+                        expected = {"/oauth/callback": "text/html", "/metrics": "text/plain"}.get(
+                            case.path, "application/json"
+                        )
                         assert response.status_code in (302, 303) or content_type.startswith(expected), (
                             case.path
                         )

@@ -15,6 +15,8 @@ from urllib.parse import parse_qs
 
 import httpx
 
+from tests.canary import remember
+
 TOKEN_URL = "https://oauth2.googleapis.com/token"
 
 
@@ -32,6 +34,7 @@ class GoogleStandIn:
 
     def issue_code(self, redirect_uri: str, challenge: str | None) -> str:
         code = "4/" + secrets.token_urlsafe(16)
+        remember(code)
         self.codes[code] = (redirect_uri, challenge)
         return code
 
@@ -78,6 +81,7 @@ class GoogleStandIn:
 
     def _tokens(self, *, with_refresh: bool) -> dict[str, object]:
         access = "ya29." + secrets.token_urlsafe(24)
+        remember(access)
         self.access_tokens.add(access)
         body: dict[str, object] = {
             "access_token": access,
@@ -87,6 +91,7 @@ class GoogleStandIn:
         }
         if with_refresh:
             refresh = "1//" + secrets.token_urlsafe(24)
+            remember(refresh)
             self.refresh_tokens.add(refresh)
             body["refresh_token"] = refresh
         return body

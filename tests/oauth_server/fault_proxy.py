@@ -37,6 +37,8 @@ from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 import httpx
 
+from tests.canary import remember
+
 Action = tuple[Any, ...]
 Program = Iterable[Action] | Callable[["RecordedRequest"], Action | None]
 
@@ -413,6 +415,7 @@ class FaultProxy:
             for key, values in parse_qs(body.decode("utf-8", "replace")).items():
                 if key in SECRET_FIELDS | HASHED_FIELDS:
                     self.secrets_seen.update(v for v in values if v)
+                    remember(*values)
         shown = {
             name: ("***" if name.lower() in ("authorization", "cookie") else value) for name, value in headers
         }
@@ -510,6 +513,7 @@ class FaultProxy:
                 if isinstance(data, dict) and isinstance(data.get("refresh_token"), str):
                     record.upstream_refresh_token_hash = token_hash(data["refresh_token"])
                 if isinstance(data, dict):
+                    remember(*(v for k, v in data.items() if k in SECRET_FIELDS | HASHED_FIELDS))
                     self.secrets_seen.update(
                         v
                         for k, v in data.items()

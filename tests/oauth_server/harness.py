@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 
 import httpx
 
+from tests.canary import remember
 from tests.oauth_server.fault_proxy import FaultProxy, RecordedRequest, Step, token_hash
 
 __all__ = [
@@ -453,6 +454,12 @@ class OidcProvider:
         response.raise_for_status()
         return dict(response.json())
 
+    def issued(self) -> list[str]:
+        """Every token and authorization code the provider issued since it started."""
+        response = self._admin("GET", "/issued")
+        response.raise_for_status()
+        return list(response.json())
+
     def reset(self) -> dict[str, int]:
         response = self._admin("POST", "/reset")
         response.raise_for_status()
@@ -580,6 +587,7 @@ def _authorize_steps(
                 continue
             result = dict(parse_qsl(parts.query, keep_blank_values=True))
             result["redirect_url"] = location
+            remember(result.get("code"))
             return result
         page = _Forms()
         page.feed(response.text)
@@ -720,7 +728,9 @@ def _check_redirect(provider: OidcProvider, result: dict[str, str], state: str) 
 def _token_json(response: httpx.Response) -> dict[str, Any]:
     if response.status_code != 200:
         raise AuthorizationFlowError(f"code exchange failed: {response.status_code} {response.text}")
-    return dict(response.json())
+    tokens = dict(response.json())
+    remember(*(tokens.get(k) for k in ("access_token", "refresh_token", "id_token")))
+    return tokens
 
 
 def obtain_refresh_token(

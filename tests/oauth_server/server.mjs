@@ -123,6 +123,9 @@ const GRANTABLE = new Set([
   'BackchannelAuthenticationRequest', 'PreAuthorizedCode',
 ]);
 const store = new Map(); // "Model:id" -> { payload, expiresAt }
+// Every opaque token and code ever issued (their value is their id), for the tests' canary scan.
+const ISSUED_MODELS = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode', 'ClientCredentials']);
+const issued = new Set();
 const grantMembers = new Map(); // grantId -> Set("Model:id")
 const sessionUids = new Map(); // uid -> session id
 const userCodes = new Map(); // userCode -> id
@@ -148,6 +151,7 @@ class TestAdapter {
 
   async upsert(id, payload, expiresIn) {
     const key = this.key(id);
+    if (ISSUED_MODELS.has(this.model)) issued.add(id);
     const expiresAt = typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : undefined;
     store.set(key, { payload, expiresAt });
     if (this.model === 'Session' && payload.uid) sessionUids.set(payload.uid, id);
@@ -487,6 +491,7 @@ function adminHandler(provider, config) {
         return json(res, 200, { ok: true, issuer: provider.issuer });
       }
       if (req.method === 'GET' && pathname === '/stats') return json(res, 200, stats);
+      if (req.method === 'GET' && pathname === '/issued') return json(res, 200, [...issued]);
       if (req.method === 'POST' && pathname === '/reset') {
         resetStats();
         return json(res, 200, stats);

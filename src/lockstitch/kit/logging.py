@@ -109,7 +109,10 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
         logger.handlers[:] = []
         logger.propagate = True
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # "Context impl SQLiteImpl" on every command
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(
+        logging.WARNING
+    )  # per-connection chatter  # "Context impl SQLiteImpl" on every command
 
 
 class _RedactingFormatter(structlog.stdlib.ProcessorFormatter):
