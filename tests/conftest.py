@@ -85,7 +85,8 @@ def _canary_scan() -> Iterator[None]:
     logging.getLogger().removeHandler(capture)
     scan = canary.SESSION
     leaks = scan.leaks()
-    counts = f"{len(scan.canaries)} secrets known, {len(scan.log_lines)} log lines, {len(scan.responses)} responses"
+    known = f"{len(scan.canaries)} secrets known"
+    counts = f"{known}, {len(scan.log_lines)} log lines, {len(scan.responses)} responses"
     assert not leaks, f"secrets leaked ({counts}): {leaks}"
 
 
