@@ -72,7 +72,9 @@ def create_engine(url: str, *, writer: bool = True, pool_size: int = 10) -> Asyn
     politely instead; readers use a separate engine that begins deferred and never blocks.
     """
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, json_deserializer=orjson.loads)
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, json_deserializer=orjson.loads, hide_parameters=True
+        )
         begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (the documented
@@ -82,7 +84,13 @@ def create_engine(url: str, *, writer: bool = True, pool_size: int = 10) -> Asyn
     # Pre-ping costs a round trip per checkout but turns a server restart into a reconnect
     # instead of a failed write.
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, json_deserializer=orjson.loads
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        json_deserializer=orjson.loads,
+        # Database errors end up in logs; their parameters (ciphertexts, property values) stay out.
+        hide_parameters=True,
     )
 
 

@@ -8,7 +8,8 @@ Lockstitch is the only party that refreshes a source's tokens. One refresh of on
     2. send the refresh request (no transaction open, no lock held);
     3. settle: store the outcome and release the lease in one short transaction, with a
        compare-and-swap on ``version`` (a worker that lost its lease cannot overwrite newer
-       tokens). A response without a refresh token keeps the old one.
+       tokens). A response without a refresh token keeps the old one. Outcomes that arrive
+       together share the transaction; each refresh waits for the commit holding its own.
 
 Outcomes, by ``protocol.OAuthError.error_class``:
 * success: ``valid``, next refresh before expiry (``refresh_due_at``);
