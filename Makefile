@@ -11,7 +11,7 @@ PIP := $(BIN)/pip --disable-pip-version-check -q
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/pip || $(PYTHON) -m venv --clear $(VENV) # a venv cut short has no pip: start it again
 	@$(PIP) install --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 	@$(PIP) install -c constraints.txt -e . 2>&1 | grep -v "^WARNING: Location" || true
 	@$(BIN)/python -c "import lockstitch.app" # fails loudly if the install did not work

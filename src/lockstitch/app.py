@@ -26,6 +26,7 @@ from lockstitch.accounts.endpoints import router as accounts_router
 from lockstitch.catalog import openapi as catalog_openapi
 from lockstitch.catalog.endpoints import router as catalog_router
 from lockstitch.context import Context
+from lockstitch.destinations.endpoints import router as destinations_router
 from lockstitch.kit.errors import (
     AccountError,
     JobError,
@@ -39,6 +40,7 @@ from lockstitch.kit.logging import get_logger
 from lockstitch.oauth.endpoints import router as oauth_router
 from lockstitch.operations import router as operations_router
 from lockstitch.sources.endpoints import router as sources_router
+from lockstitch.streams.endpoints import router as streams_router
 from lockstitch.worker.loop import Worker
 
 log = get_logger("lockstitch.app")
@@ -125,6 +127,8 @@ def create_app(ctx: Context, *, embedded_worker: bool = False) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(catalog_router)
     app.include_router(sources_router)
+    app.include_router(streams_router)
+    app.include_router(destinations_router)
     app.include_router(oauth_router)
     app.include_router(operations_router)
 

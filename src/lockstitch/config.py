@@ -81,6 +81,23 @@ class OAuthSettings(BaseModel):
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
 
 
+class RunnerSettings(BaseModel):
+    """Singer plugins and the jobs that run them (connection checks, discovery, extractions)."""
+
+    # Where plugin virtualenvs live (default: $LOCKSTITCH_HOME/plugins).
+    plugins_dir: Path | None = None
+    # The Python that plugin virtualenvs are made from (default: the one running Lockstitch).
+    python: str | None = None
+    plugin_install_timeout_seconds: float = 900.0
+    # Time limit of one connection check (discovery included).
+    check_timeout_seconds: float = 300.0
+    # A worker renews its lease on a running job this often; a job whose lease lapsed (its worker
+    # died) is finished as failed by the next worker that looks.
+    lease_seconds: float = 60.0
+    # Jobs of each kind a worker runs at once.
+    check_concurrency: int = 2
+
+
 class _TomlSource(PydanticBaseSettingsSource):
     """Reads the file named by ``LOCKSTITCH_CONFIG`` (or the ``config`` init argument)."""
 
@@ -130,6 +147,7 @@ class Settings(BaseSettings):
     # Where lockstitch.local-files sources may read from (default: $LOCKSTITCH_HOME/files).
     local_files_root: Path | None = None
     oauth: OAuthSettings = Field(default_factory=OAuthSettings)
+    runner: RunnerSettings = Field(default_factory=RunnerSettings)
     # Fault-injection tests only: "<point>[:<n>]" kills the process at the n-th pass (kit.failpoints).
     crash_at: str | None = None
 
@@ -173,6 +191,10 @@ class Settings(BaseSettings):
     @property
     def files_root(self) -> Path:
         return self.local_files_root or self.home / "files"
+
+    @property
+    def plugins_dir(self) -> Path:
+        return self.runner.plugins_dir or self.home / "plugins"
 
     @property
     def is_sqlite(self) -> bool:

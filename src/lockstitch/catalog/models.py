@@ -57,27 +57,43 @@ class ConfigMapping(_Strict):
     convert: Literal["string", "integer", "boolean", "json", "csv-list"] = "string"
 
 
-class TapDef(_Strict):
-    """The Singer tap that runs this type, installed from PyPI into its own virtualenv."""
+class PluginDef(_Strict):
+    """A Singer plugin (tap or target) installed from PyPI into its own virtualenv."""
 
     package: str = Field(min_length=1)
     version: str = Field(min_length=1)
     executable: str = Field(min_length=1)
-    # Extra requirements pinned beside the tap (e.g. "setuptools<81" for older SDK taps).
+    # Extra requirements pinned beside the plugin (e.g. "setuptools<81" for older SDK taps).
     extra_requirements: list[str] = Field(default_factory=list)
-    # A pip version to install into the tap's venv first, when the tap's metadata needs one.
+    # A pip version to install into the plugin's venv first, when the plugin's metadata needs one.
     pip: str | None = None
+    # singer-sdk plugins take long flags only (--config, --discover...) and support --about/--test.
+    sdk: bool = False
+    # Stitch property name -> plugin config key; properties not listed are not passed on.
+    config: dict[str, ConfigMapping] = Field(default_factory=dict)
+    # Fixed settings that Stitch never exposes as properties.
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class TapDef(PluginDef):
+    """The Singer tap that runs a source type."""
+
     # How the tap is handed its catalog: "--catalog" (singer-sdk) or "--properties" (classic taps).
     catalog_flag: Literal["--catalog", "--properties"] = "--catalog"
-    # singer-sdk taps take long flags only and support --about/--test.
-    sdk: bool = False
-    # Stitch property name -> tap config key; properties not listed are not passed to the tap.
-    config: dict[str, ConfigMapping] = Field(default_factory=dict)
     # Properties the tap rewrites in its config file during a run (rotated refresh tokens...):
     # read back after every run, discovery included, and stored.
     writes_back: list[str] = Field(default_factory=list)
-    # Fixed tap settings that Stitch never exposes as properties.
-    settings: dict[str, Any] = Field(default_factory=dict)
+    # Where the tap wants a fresh OAuth access token (config key), for OAuth sources whose tap is
+    # handed a token instead of refreshing by itself.
+    access_token_key: str | None = None
+
+
+class TargetDef(PluginDef):
+    """The Singer target that loads into a destination type."""
+
+    # The config key naming the schema (or folder, file prefix) a source loads into; the runner
+    # sets it to the source's ``name``.
+    schema_key: str | None = None
 
 
 class OAuthDef(_Strict):
@@ -108,3 +124,14 @@ class SourceTypeFile(_Strict):
     system_values: dict[str, str] = Field(default_factory=dict)
     tap: TapDef | None = None
     oauth: OAuthDef | None = None
+
+
+class DestinationTypeFile(_Strict):
+    """One destination type: its report card (``form -> fully_configured``), details, target."""
+
+    type: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    steps: list[StepDef] = Field(min_length=1)
+    details: Details
+    upgrade_available: dict[str, str] | None = None
+    target: TargetDef | None = None

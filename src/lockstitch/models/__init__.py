@@ -6,11 +6,13 @@ from lockstitch.models.account_origin import AccountOrigin
 from lockstitch.models.api_token import ApiToken
 from lockstitch.models.audit_entry import AuditEntry
 from lockstitch.models.connection_check import ConnectionCheck
+from lockstitch.models.destination import Destination
 from lockstitch.models.event import Event
 from lockstitch.models.oauth_app import OAuthAppFlag
 from lockstitch.models.oauth_credential import OAuthCredential
 from lockstitch.models.oauth_state import OAuthState
 from lockstitch.models.source import Source
+from lockstitch.models.stream import Stream
 
 __all__ = [
     "Account",
@@ -19,9 +21,11 @@ __all__ = [
     "AuditEntry",
     "Base",
     "ConnectionCheck",
+    "Destination",
     "Event",
     "OAuthAppFlag",
     "OAuthCredential",
     "OAuthState",
     "Source",
+    "Stream",
 ]

@@ -23,7 +23,13 @@ class ConnectionCheck(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+    # Exactly one of the two is set: a source's check + discovery, or a destination's check.
+    source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), index=True, nullable=True
+    )
+    destination_id: Mapped[int | None] = mapped_column(
+        ForeignKey("destinations.id", ondelete="CASCADE"), index=True, nullable=True
+    )
     name: Mapped[str] = mapped_column(String(200), unique=True)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -36,5 +42,7 @@ class ConnectionCheck(Base):
     tap_error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     target_exit_status: Mapped[int | None] = mapped_column(nullable=True)
     target_error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Lines of the check's log (plugin installation, tap stderr tail), secrets scrubbed.
+    log: Mapped[str | None] = mapped_column(Text, nullable=True)
     claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -40,6 +40,8 @@ class Source(Base):
     credentials: Mapped[dict[str, str]] = mapped_column(JSONDoc, default=dict)
     destination_id: Mapped[int | None] = mapped_column(Id, nullable=True)
     check_job_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # At least one stream and one field selected (kept by the streams domain on every change).
+    selection_complete: Mapped[bool] = mapped_column(default=False)
     # When the source first became fully configured: the anchor of an interval schedule
     # that has no anchor_time.
     fully_configured_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,1 @@
+"""Destinations and destination types (spec 2.3, 3.14)."""

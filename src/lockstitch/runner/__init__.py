@@ -1,0 +1,1 @@
+"""Singer execution: plugin virtualenvs, tap/target config files, connection checks and discovery."""
