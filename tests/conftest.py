@@ -42,7 +42,18 @@ TEST_TYPES = REPO / "tests" / "fixtures" / "source_types"
 
 
 def _worker_suffix() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # Unique per run and per xdist worker: two test runs on one machine (a developer's and CI's)
+    # must never drop each other's database.
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))[:10]
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{run}"
+
+
+async def _drop_postgres_database(name: str) -> None:
+    admin = await asyncpg.connect(POSTGRES_ADMIN, timeout=10)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
 
 async def _fresh_postgres_database(name: str) -> str:
@@ -96,11 +107,14 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-async def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+async def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     if backend == "sqlite":
         path = tmp_path_factory.mktemp("sqlite") / "lockstitch.db"
-        return f"sqlite+aiosqlite:///{path}"
-    return await _fresh_postgres_database(f"lockstitch_test_{_worker_suffix()}")
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    name = f"lockstitch_test_{_worker_suffix()}"
+    yield await _fresh_postgres_database(name)
+    await _drop_postgres_database(name)
 
 
 def make_settings(database_url: str, home: Path, **overrides: Any) -> Settings:

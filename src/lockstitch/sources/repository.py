@@ -49,6 +49,7 @@ class SourceRecord:
     credentials: dict[str, str]
     destination_id: int | None
     check_job_name: str | None
+    selection_complete: bool
     fully_configured_at: dt.datetime | None
     paused_at: dt.datetime | None
     system_paused_at: dt.datetime | None

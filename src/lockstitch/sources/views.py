@@ -37,6 +37,8 @@ class SourceLike(Protocol):
     @property
     def check_job_name(self) -> str | None: ...
     @property
+    def selection_complete(self) -> bool: ...
+    @property
     def fully_configured_at(self) -> dt.datetime | None: ...
     @property
     def paused_at(self) -> dt.datetime | None: ...
@@ -57,7 +59,7 @@ def facts_of(source: SourceLike, check_state: str | None, oauth_provides: list[s
     return SourceFacts(
         provided=frozenset(provided),
         check_succeeded=check_state == "succeeded",
-        selection_complete=False,  # stream selection arrives with discovery (streams domain)
+        selection_complete=source.selection_complete,
     )
 
 
