@@ -7,29 +7,51 @@ because serving a half-understood type would accept properties nobody can run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import ValidationError
 
-from lockstitch.catalog.models import SourceTypeFile
+from lockstitch.catalog.destination_type import DestinationType
+from lockstitch.catalog.models import DestinationTypeFile, PluginDef, SourceTypeFile
 from lockstitch.catalog.providers import ProviderSpec, load_providers
 from lockstitch.catalog.source_type import SourceType
 from lockstitch.kit.errors import ConfigurationError
 
 PACKAGED_SOURCES = Path(__file__).parent / "definitions" / "sources"
+PACKAGED_DESTINATIONS = Path(__file__).parent / "definitions" / "destinations"
+T = TypeVar("T")
 # libyaml's loader when present: several times faster than the pure-Python one.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class Catalog:
     def __init__(
-        self, source_types: Iterable[SourceType], providers: dict[str, ProviderSpec] | None = None
+        self,
+        source_types: Iterable[SourceType],
+        providers: dict[str, ProviderSpec] | None = None,
+        destination_types: Iterable[DestinationType] = (),
     ) -> None:
         self._sources = {t.type: t for t in source_types}
         self._ordered = sorted(self._sources.values(), key=lambda t: t.type)
+        self._destinations = {t.type: t for t in destination_types}
         self.providers = providers or {}
+
+    def destination_type(self, name: str) -> DestinationType | None:
+        return self._destinations.get(name)
+
+    def destination_types(self) -> list[DestinationType]:
+        return sorted(self._destinations.values(), key=lambda t: t.type)
+
+    def plugins(self) -> list[tuple[str, PluginDef]]:
+        """Every tap and target the catalogue names, with the type that names it."""
+        found: list[tuple[str, PluginDef]] = [
+            (t.type, t.definition.tap) for t in self._ordered if t.definition.tap
+        ]
+        found += [(t.type, t.definition.target) for t in self.destination_types() if t.definition.target]
+        return found
 
     def source_type(self, name: str) -> SourceType | None:
         return self._sources.get(name)
@@ -39,9 +61,11 @@ class Catalog:
 
 
 def load_catalog(extra_dirs: Iterable[Path] = ()) -> Catalog:
-    """Packaged types and providers, then each operator directory (types in it, providers in its
-    ``providers/`` folder). Every OAuth provider a type names must exist."""
+    """Packaged types and providers, then each operator directory (source types in it, providers
+    in its ``providers/`` folder, destination types in its ``destinations/`` folder). Every OAuth
+    provider a type names must exist."""
     found: dict[str, SourceType] = {}
+    destinations: dict[str, DestinationType] = {}
     providers = load_providers()
     for directory in [PACKAGED_SOURCES, *extra_dirs]:
         if not directory.is_dir():
@@ -51,18 +75,31 @@ def load_catalog(extra_dirs: Iterable[Path] = ()) -> Catalog:
             found[source_type.type] = source_type
         if directory != PACKAGED_SOURCES and (directory / "providers").is_dir():
             providers.update(load_providers(directory / "providers"))
+        destination_dir = (
+            PACKAGED_DESTINATIONS if directory == PACKAGED_SOURCES else directory / "destinations"
+        )
+        for path in sorted(destination_dir.glob("*.y*ml")):
+            destination_type = load_destination_type(path)
+            destinations[destination_type.type] = destination_type
     for source_type in found.values():
         oauth = source_type.definition.oauth
         if oauth is not None and oauth.provider not in providers:
             raise ConfigurationError(f"{source_type.origin}: unknown OAuth provider {oauth.provider!r}")
-    return Catalog(found.values(), providers)
+    return Catalog(found.values(), providers, destinations.values())
 
 
 def load_source_type(path: Path) -> SourceType:
+    return _load(path, lambda raw: SourceType(SourceTypeFile.model_validate(raw), origin=str(path)))
+
+
+def load_destination_type(path: Path) -> DestinationType:
+    return _load(path, lambda raw: DestinationType(DestinationTypeFile.model_validate(raw), origin=str(path)))
+
+
+def _load(path: Path, build: Callable[[Any], T]) -> T:
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a safe loader
-        definition = SourceTypeFile.model_validate(raw)
-        return SourceType(definition, origin=str(path))
+        return build(raw)
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"{path}: not valid YAML: {exc}") from None
     except ValidationError as exc:
