@@ -29,6 +29,7 @@ from lockstitch.migrations import upgrade
 from lockstitch.oauth.repository import OriginRepository
 from lockstitch.oauth.return_urls import UrlError, parse_origin
 from lockstitch.rotation import rotate_all
+from lockstitch.runner.cli import plugins_app
 
 T = TypeVar("T")
 app = typer.Typer(help="Lockstitch: a self-hosted Stitch Connect API server.", no_args_is_help=True)
@@ -40,6 +41,7 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
+app.add_typer(plugins_app, name="plugins")
 
 
 def _settings(**overrides: Any) -> Settings:
