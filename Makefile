@@ -43,6 +43,7 @@ unit: install-dev services
 
 services:
 	@scripts/ensure-postgres.sh
+	@scripts/ensure-mariadb.sh
 
 ## API throughput and token refreshes as ratios, on SQLite and on PostgreSQL (~4 minutes).
 bench: install-dev services

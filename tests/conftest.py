@@ -33,12 +33,13 @@ from lockstitch.kit.logging import configure_logging
 from lockstitch.migrations import upgrade
 from lockstitch.models import Base
 from tests import canary
-from tests.oauth_server.harness import OidcProvider, ProviderConfig
+from tests.oauth_server.harness import OidcProvider, ProviderConfig, default_cache_root
 
 POSTGRES_ADMIN = os.environ.get("LOCKSTITCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 TEST_KEY = generate_key("test1")
 REPO = Path(__file__).resolve().parent.parent
 TEST_TYPES = REPO / "tests" / "fixtures" / "source_types"
+PLUGINS_CACHE = default_cache_root() / "plugins"
 
 
 def _worker_suffix() -> str:
@@ -127,6 +128,9 @@ def make_settings(database_url: str, home: Path, **overrides: Any) -> Settings:
         "partners": [
             {"id": "oc_partner", "secret": "partner-secret-value", "default_pricing_tier": "enterprise"}
         ],
+        # Taps and targets from PyPI, installed once per machine (pip's cache makes a fresh
+        # install fast too); the plugin tests install into their own directories.
+        "runner": {"plugins_dir": PLUGINS_CACHE, "check_timeout_seconds": 120},
     }
     values.update(overrides)
     return Settings(**values)

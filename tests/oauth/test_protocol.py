@@ -14,13 +14,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from lockstitch.kit.logging import scrub
 from lockstitch.oauth.protocol import (
     Client,
     OAuthError,
     authorization_url,
     parse_retry_after,
     pkce_pair,
-    scrub,
     token_request,
 )
 

@@ -48,13 +48,15 @@ class Details(_Strict):
 class ConfigMapping(_Strict):
     """Where one Stitch property goes in the tap's config, and how its value is converted.
 
-    ``key`` may be dotted (``ssh_tunnel.port``) for nested settings. Conversions: ``string``
-    (as stored), ``integer``, ``boolean`` ("true"/"false" -> JSON booleans), ``json`` (the value
-    as it is, arrays and objects included), ``csv-list`` ("a, b" -> ["a", "b"]).
+    ``key`` may be dotted (``ssh_tunnel.port``, ``files.0.path``) for nested settings; a numeric
+    part indexes a list. Conversions: ``string`` (as stored), ``integer``, ``boolean``
+    ("true"/"false" -> JSON booleans), ``json`` (the value as it is, arrays and objects
+    included), ``csv-list`` ("a, b" -> ["a", "b"]), ``local-path`` (a path relative to the
+    operator's local files root, resolved; one that escapes the root is refused).
     """
 
     key: str = Field(min_length=1)
-    convert: Literal["string", "integer", "boolean", "json", "csv-list"] = "string"
+    convert: Literal["string", "integer", "boolean", "json", "csv-list", "local-path"] = "string"
 
 
 class PluginDef(_Strict):
@@ -83,6 +85,9 @@ class TapDef(PluginDef):
     # Properties the tap rewrites in its config file during a run (rotated refresh tokens...):
     # read back after every run, discovery included, and stored.
     writes_back: list[str] = Field(default_factory=list)
+    # Connection checks also run ``--test`` (singer-sdk: one record per stream) after discovery:
+    # discovery alone does not prove that the tap can read.
+    test_connection: bool = False
     # Where the tap wants a fresh OAuth access token (config key), for OAuth sources whose tap is
     # handed a token instead of refreshing by itself.
     access_token_key: str | None = None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 import structlog
@@ -49,6 +49,15 @@ def redact_text(text: str) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + REDACTED, text)
     return text
+
+
+def scrub(text: str, secrets_in_play: Iterable[str | None]) -> str:
+    """Remove known secret values (a request's, a connection's) from text before it is stored or
+    shown: provider error messages, a tap's stderr. Patterns of ``redact_text`` apply too."""
+    for value in secrets_in_play:
+        if value and len(value) >= 4:
+            text = text.replace(value, REDACTED)
+    return redact_text(text)
 
 
 def _redact_value(key: str, value: Any) -> Any:

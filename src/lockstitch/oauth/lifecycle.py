@@ -40,11 +40,11 @@ from lockstitch.catalog.source_type import SourceType
 from lockstitch.context import Context
 from lockstitch.kit.crypto import Keyring
 from lockstitch.kit.failpoints import Failpoints
-from lockstitch.kit.logging import get_logger
+from lockstitch.kit.logging import get_logger, scrub
 from lockstitch.kit.time import utcnow
 from lockstitch.models import OAuthCredential, Source
 from lockstitch.oauth import metrics, sealing
-from lockstitch.oauth.protocol import Client, OAuthError, TokenResponse, scrub, token_request
+from lockstitch.oauth.protocol import Client, OAuthError, TokenResponse, token_request
 from lockstitch.oauth.providers import Provider
 from lockstitch.oauth.repository import Claim, CredentialRepository, add_event
 from lockstitch.sources import credentials as source_credentials
@@ -83,6 +83,7 @@ _IN_FLIGHT: dict[tuple[str, int], asyncio.Future[None]] = {}
 Effects = Callable[[AsyncSession], Awaitable[None]]
 SETTLE_BATCH = 100
 FLAGS_TTL = 5.0  # seconds a worker trusts its reading of the flagged managed apps
+FORCE_WINDOW = 10 * 365 * 86400.0  # "due within ten years": refresh now, whatever the expiry
 
 
 class CredentialsUnavailable(Exception):  # noqa: N818 - a state, raised to the endpoint
@@ -96,6 +97,20 @@ class CredentialsUnavailable(Exception):  # noqa: N818 - a state, raised to the 
 class VendedToken:
     access_token: str
     expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class TapCredentials:
+    """What a tap run gets of a source's OAuth credentials: values under the type's property
+    names (client id and secret, refresh token) plus ``access_token`` valid for the run, and the
+    list of every secret in play (to scrub the tap's messages)."""
+
+    values: dict[str, str]
+    expires_at: dt.datetime
+
+    @property
+    def secrets(self) -> list[str]:
+        return list(self.values.values())
 
 
 class TokenEngine:
@@ -187,6 +202,57 @@ class TokenEngine:
                 return VendedToken(token, expires or now + NO_EXPIRY_CHECK)
             await self.refresh_if_due(credential.id, within=wanted)
         raise CredentialsUnavailable(status, "no fresh access token could be obtained; try again later")
+
+    async def tap_credentials(self, account_id: int, source_id: int, min_valid: float) -> TapCredentials:
+        """Credentials for a tap run of ``min_valid`` seconds: a fresh access token (refreshed
+        first if it would expire during the run) and the client and refresh token under the
+        type's property names, for taps that take them."""
+        vended = await self.access_token(account_id, source_id, min_valid)
+        async with self.ctx.db.read() as session:
+            credential = await CredentialRepository(session).for_source(account_id, source_id)
+            source = await session.get(Source, source_id)
+        if credential is None or source is None:
+            raise CredentialsUnavailable("none", "this source has no OAuth credentials")
+        source_type = self.ctx.catalog.source_type(source.type)
+        oauth = source_type.definition.oauth if source_type else None
+        values = {"access_token": vended.access_token}
+        provider = self.ctx.providers.get(credential.provider)
+        if oauth is not None and provider is not None:
+            claim = Claim(credential, source.type, source.properties, source.credentials)
+            try:
+                client, refresh_token = self._client_and_token(claim, provider)
+            except OAuthError as exc:
+                raise CredentialsUnavailable("incomplete", exc.summary) from None
+            values[oauth.client_id] = client.client_id
+            values[oauth.client_secret] = client.client_secret
+            values[oauth.refresh_token] = refresh_token
+        return TapCredentials(values, vended.expires_at)
+
+    async def confirm_rejected(self, account_id: int, source_id: int) -> str:
+        """A tap was refused with the access token Lockstitch handed it: ask the provider
+        whether the grant still stands by refreshing now. A grant revoked at the provider
+        ends as ``needs_reauth`` (after the usual second strike); returns the status then."""
+        async with self.ctx.db.read() as session:
+            credential = await CredentialRepository(session).for_source(account_id, source_id)
+        if credential is None:
+            return "none"
+        deadline = (
+            time.monotonic()
+            + 2 * self.settings.reauth_confirm_seconds
+            + 2 * self.settings.http_timeout_seconds
+        )
+        while True:
+            outcome = await self.refresh_if_due(credential.id, within=FORCE_WINDOW)
+            async with self.ctx.db.read() as session:
+                current = await CredentialRepository(session).get(credential.id)
+                flagged = await CredentialRepository(session).flagged_apps()
+            assert current is not None
+            status = self.visible_status(current, flagged)
+            if outcome != "reauth" or status == "needs_reauth" or time.monotonic() > deadline:
+                return status
+            # First strike: the rule wants a second refusal after a pause before giving up.
+            wait = (current.refresh_due_at - utcnow()).total_seconds() if current.refresh_due_at else 0.0
+            await asyncio.sleep(max(0.0, wait) + 0.05)
 
     # ----------------------------------------------------------------------------- one refresh
     async def _claim_batch(self, limit: int) -> list[Claim]:

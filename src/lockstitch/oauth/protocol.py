@@ -196,11 +196,3 @@ def _interpret(response: httpx.Response) -> TokenResponse:
     raise OAuthError(
         "retriable", code or f"http_{status}", description, status=status, retry_after=retry_after
     )
-
-
-def scrub(text: str, secrets_in_play: list[str | None]) -> str:
-    """Remove the request's secrets from a provider message before it is stored or shown."""
-    for value in secrets_in_play:
-        if value and len(value) >= 4:
-            text = text.replace(value, "[redacted]")
-    return text

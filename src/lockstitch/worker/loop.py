@@ -16,15 +16,23 @@ class Job(Protocol):
     name: str
 
     async def run_once(self, ctx: Context, worker_id: str) -> bool:
-        """Claim and do one piece of due work; True if there was any (the loop then asks again)."""
+        """Claim and do (or start) due work; True if there was any (the loop then asks again)."""
         ...
+
+
+async def _close(job: Job) -> None:
+    """Jobs that run work in the background stop it when the worker stops."""
+    close = getattr(job, "close", None)
+    if close is not None:
+        await close()
 
 
 def registered_jobs() -> list[Job]:
     """Every kind of background work, in the order the loop asks for it."""
     from lockstitch.oauth.tasks import RefreshCredentials  # noqa: PLC0415 - domains import the worker's context
+    from lockstitch.runner.tasks import RunConnectionChecks  # noqa: PLC0415
 
-    return [RefreshCredentials()]
+    return [RefreshCredentials(), RunConnectionChecks()]
 
 
 class Worker:
@@ -46,4 +54,6 @@ class Worker:
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=poll)
+        for job in self.jobs:
+            await _close(job)
         log.info("worker stopped", worker_id=self.worker_id)

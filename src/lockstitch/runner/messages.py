@@ -1,0 +1,50 @@
+"""A useful one-line error message from a plugin's stderr.
+
+Taps end with a traceback or a CRITICAL log line; what a person needs is the final reason
+(``FATAL:  password authentication failed for user "x"``), not the stack. The message is
+scrubbed of the connection's secrets before it is stored anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from lockstitch.kit.logging import scrub
+
+MAX_MESSAGE = 1000
+# "psycopg2.OperationalError: ..." / "singer_sdk.exceptions.ConfigValidationError: ..."
+_EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?([A-Z]\w*(?:Error|Exception|Exit|Interrupt)):\s*(.*)$")
+_LOG_PREFIX = re.compile(r"^(?:\S+\s+)?(?:CRITICAL|ERROR|FATAL)\b[:\s]+", re.IGNORECASE)
+_NOISE = ("Traceback (most recent call last)", "  File ", "    ", "During handling", "The above exception")
+
+
+def error_message(stderr_tail: Iterable[str], secrets: Iterable[str | None], fallback: str) -> str:
+    lines = [line.rstrip() for line in stderr_tail if line.strip()]
+    message = _reason(lines) or fallback
+    message = scrub(message, list(secrets))
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
+
+
+def _reason(lines: list[str]) -> str | None:
+    # The last exception line is the cause a person can act on; its continuation lines (a
+    # database error's DETAIL/HINT) follow it.
+    for index in range(len(lines) - 1, -1, -1):
+        match = _EXCEPTION_LINE.match(lines[index].strip())
+        if match:
+            text = match.group(2).strip() or match.group(1)
+            rest = [ln.strip() for ln in lines[index + 1 :] if not ln.startswith(_NOISE)]
+            return _tidy(" ".join([text, *rest]))
+    for line in reversed(lines):
+        if _LOG_PREFIX.search(line) and not line.startswith(_NOISE):
+            return _tidy(_LOG_PREFIX.sub("", line, count=1))
+    meaningful = [ln for ln in lines if not ln.startswith(_NOISE)]
+    return _tidy(meaningful[-1]) if meaningful else None
+
+
+def _tidy(text: str) -> str:
+    # Postgres puts the server's words after "failed:"; Stitch shows them alone.
+    fatal = text.find("FATAL:")
+    if fatal > 0:
+        text = text[fatal:]
+    return re.sub(r"\s+\n", "\n", text).strip()

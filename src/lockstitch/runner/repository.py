@@ -1,0 +1,83 @@
+"""Every query of the runner: claiming connection checks with a lease, renewing it, recording.
+
+A check row is its own work item (ARCHITECTURE.md section 1). A worker takes it by setting
+``claimed_by`` and ``lease_expires_at``; while the check runs the worker renews the lease. A
+check whose lease lapsed (its worker died) is taken again by the next worker: checks are safe
+to repeat. PostgreSQL claims with ``FOR UPDATE SKIP LOCKED`` so workers never wait on each
+other; SQLite serialises writers and ignores the clause.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lockstitch.models import ConnectionCheck, Source
+
+
+class CheckRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim_source_checks(
+        self, worker_id: str, now: dt.datetime, lease_until: dt.datetime, limit: int
+    ) -> list[int]:
+        due = (
+            select(ConnectionCheck.id)
+            .where(
+                ConnectionCheck.source_id.is_not(None),
+                or_(
+                    ConnectionCheck.state == "pending",
+                    (ConnectionCheck.state == "running") & (ConnectionCheck.lease_expires_at < now),
+                ),
+            )
+            .order_by(ConnectionCheck.created_at, ConnectionCheck.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        ids = list(await self.session.scalars(due))
+        if not ids:
+            return []
+        await self.session.execute(
+            update(ConnectionCheck)
+            .where(ConnectionCheck.id.in_(ids))
+            .values(state="running", claimed_by=worker_id, lease_expires_at=lease_until, start_time=now)
+            .execution_options(synchronize_session=False)
+        )
+        return ids
+
+    async def renew(self, check_id: int, worker_id: str, lease_until: dt.datetime) -> bool:
+        result = await self.session.execute(
+            update(ConnectionCheck)
+            .where(ConnectionCheck.id == check_id, ConnectionCheck.claimed_by == worker_id)
+            .values(lease_expires_at=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def get_with_source(self, check_id: int) -> tuple[ConnectionCheck, Source] | None:
+        row = (
+            await self.session.execute(
+                select(ConnectionCheck, Source)
+                .join(Source, Source.id == ConnectionCheck.source_id)
+                .where(ConnectionCheck.id == check_id)
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    async def lock_source(self, source_id: int) -> Source | None:
+        return await self.session.get(Source, source_id, with_for_update=True, populate_existing=True)
+
+    async def finish(self, check_id: int, worker_id: str, values: dict[str, Any]) -> bool:
+        """Record a check's outcome, only if this worker still holds it (a worker whose lease
+        lapsed must not overwrite the outcome of the worker that took over)."""
+        result = await self.session.execute(
+            update(ConnectionCheck)
+            .where(ConnectionCheck.id == check_id, ConnectionCheck.claimed_by == worker_id)
+            .values(**values, lease_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))

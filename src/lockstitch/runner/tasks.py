@@ -1,0 +1,97 @@
+"""Work the runner hands the worker: connection checks, each in its own task under a lease.
+
+``run_once`` claims what the worker has room for (``runner.check_concurrency``) and returns at
+once, so a long discovery never holds up token refreshes in the same loop. While a check runs
+its lease is renewed; if renewal finds the lease gone (another worker took the check after this
+one stalled), the check is abandoned here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+
+from lockstitch.context import Context
+from lockstitch.kit.logging import get_logger
+from lockstitch.kit.time import utcnow
+from lockstitch.runner.checks import CheckRun
+from lockstitch.runner.plugins import Plugins
+from lockstitch.runner.repository import CheckRepository
+
+log = get_logger("lockstitch.runner")
+
+
+class RunConnectionChecks:
+    name = "runner.checks"
+
+    def __init__(self) -> None:
+        self._running: set[asyncio.Task[None]] = set()
+        self._plugins: Plugins | None = None  # one per worker: concurrent checks share its locks
+
+    async def run_once(self, ctx: Context, worker_id: str) -> bool:
+        room = ctx.settings.runner.check_concurrency - len(self._running)
+        if room <= 0:
+            return False
+        now = utcnow()
+        async with ctx.db.unit_of_work() as session:
+            ids = await CheckRepository(session).claim_source_checks(
+                worker_id, now, _lease_until(ctx, now), room
+            )
+        if ids and self._plugins is None:
+            self._plugins = Plugins.from_settings(ctx.settings)
+        for check_id in ids:
+            assert self._plugins is not None
+            task = asyncio.create_task(_run_leased(ctx, worker_id, check_id, self._plugins))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+        return bool(ids)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._running)
+
+    async def wait(self) -> None:
+        """Until one of the running checks ends (or at once when none runs)."""
+        if self._running:
+            await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
+
+    async def close(self) -> None:
+        """Stop running checks (their processes are killed); their leases lapse and another
+        worker runs them again."""
+        for task in self._running:
+            task.cancel()
+        for task in list(self._running):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def _lease_until(ctx: Context, now: dt.datetime) -> dt.datetime:
+    return now + dt.timedelta(seconds=ctx.settings.runner.lease_seconds)
+
+
+async def _run_leased(ctx: Context, worker_id: str, check_id: int, plugins: Plugins) -> None:
+    async with ctx.db.read() as session:
+        found = await CheckRepository(session).get_with_source(check_id)
+    if found is None:
+        return
+    check, source = found
+    work = asyncio.create_task(CheckRun(ctx, worker_id, check, source, plugins).run())
+    try:
+        while not work.done():
+            done, _ = await asyncio.wait({work}, timeout=ctx.settings.runner.lease_seconds / 3)
+            if done:
+                break
+            async with ctx.db.unit_of_work() as session:
+                kept = await CheckRepository(session).renew(check_id, worker_id, _lease_until(ctx, utcnow()))
+            if not kept:
+                log.warning("connection check lease lost; abandoning it here", check=check.name)
+                work.cancel()
+        await work
+    except asyncio.CancelledError:
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await work
+        raise
+    except Exception:
+        log.exception("connection check crashed", check=check.name)
