@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.context import Context
+from lockstitch.destinations import credentials as destination_credentials
 from lockstitch.kit.crypto import Keyring
 from lockstitch.oauth import sealing as oauth_sealing
 from lockstitch.sources import credentials as source_credentials
@@ -20,6 +21,7 @@ Rotator = Callable[..., Awaitable[tuple[int, int]]]
 ROTATORS: list[tuple[str, Rotator]] = [
     ("source credentials", source_credentials.rotate),
     ("oauth credentials", oauth_sealing.rotate),
+    ("destination credentials", destination_credentials.rotate),
 ]
 
 

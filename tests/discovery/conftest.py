@@ -57,7 +57,7 @@ INSERT INTO products (title, price, attributes) VALUES
 INSERT INTO stock (product_id, quantity) VALUES (1, 100), (3, 2);
 """
 MARIADB_USER = "lockstitch_tap"
-MARIADB_PASSWORD = "tap-password-Qx7"  # noqa: S105 - a throwaway user of the test database
+MARIADB_PASSWORD = "tap-password-Qx7"
 
 
 def _suffix() -> str:
@@ -92,9 +92,11 @@ def mariadb(sql: str, database: str | None = None) -> str:
     argv = ["mariadb", "-h", "127.0.0.1", "-P", "3306", "-u", "root", "--batch", "--skip-column-names"]
     if database:
         argv.append(database)
-    done = subprocess.run(argv, input=sql, capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
+    done = subprocess.run(argv, input=sql, capture_output=True, text=True, timeout=60, check=False)
     if done.returncode != 0:
-        pytest.fail(f"MariaDB at 127.0.0.1:3306 did not take the seed ({done.stderr.strip()}); `make test` starts it")
+        pytest.fail(
+            f"MariaDB at 127.0.0.1:3306 did not take the seed ({done.stderr.strip()}); `make test` starts it"
+        )
     return done.stdout
 
 

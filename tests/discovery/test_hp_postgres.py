@@ -31,7 +31,9 @@ def pg_properties(database: str, **overrides: str) -> dict[str, str]:
     return props
 
 
-async def create_source(client: httpx.AsyncClient, who: AccountHandle, properties: dict[str, str]) -> dict[str, Any]:
+async def create_source(
+    client: httpx.AsyncClient, who: AccountHandle, properties: dict[str, str]
+) -> dict[str, Any]:
     response = await client.post(
         "/v4/sources",
         headers=who.headers,
@@ -48,7 +50,9 @@ async def get_json(client: httpx.AsyncClient, who: AccountHandle, path: str) -> 
     return response.json()
 
 
-async def put_metadata(client: httpx.AsyncClient, who: AccountHandle, source_id: int, body: Any) -> httpx.Response:
+async def put_metadata(
+    client: httpx.AsyncClient, who: AccountHandle, source_id: int, body: Any
+) -> httpx.Response:
     return await client.put(f"/v4/sources/{source_id}/streams/metadata", headers=who.headers, json=body)
 
 
@@ -106,7 +110,10 @@ async def test_form_to_fully_configured(
                 {
                     "tap_stream_id": tap_id,
                     "metadata": [
-                        {"breadcrumb": [], "metadata": {"selected": True, "replication-method": "FULL_TABLE"}},
+                        {
+                            "breadcrumb": [],
+                            "metadata": {"selected": True, "replication-method": "FULL_TABLE"},
+                        },
                         {"breadcrumb": ["properties", "name"], "metadata": {"selected": True}},
                         {"breadcrumb": ["properties", "doc"], "metadata": {"selected": False}},
                     ],
@@ -141,11 +148,17 @@ async def test_selection_errors_name_the_problem(
         return {"streams": [stream]}
 
     cases: list[tuple[Any, Any]] = [
-        (body("nope-public-nothing", ([], {"selected": True})), {"invalid_fields": "invalid tap-stream-ids:  [nope-public-nothing]"}),
+        (
+            body("nope-public-nothing", ([], {"selected": True})),
+            {"invalid_fields": "invalid tap-stream-ids:  [nope-public-nothing]"},
+        ),
         (body(None, ([], {"selected": True})), {"invalid_fields": "invalid tap-stream-ids:  [nil]"}),
         (
             body(orders, ([], {"table-key-properties": ["id"]})),
-            {"invalid_fields": 'only non-discoverable metadata can be produced by the UI: #{"table-key-properties"}'},
+            {
+                "invalid_fields": "only non-discoverable metadata can be produced by the UI: "
+                '#{"table-key-properties"}'
+            },
         ),
         ({"nothing": []}, "body must contain a 'streams' property with a list of metadatas by tap_stream_id"),
     ]
@@ -163,18 +176,24 @@ async def test_selection_errors_name_the_problem(
         client,
         account,
         sid,
-        body(orders, ([], {"selected": True, "replication-method": "INCREMENTAL", "replication-key": "amount_x"})),
+        body(
+            orders,
+            ([], {"selected": True, "replication-method": "INCREMENTAL", "replication-key": "amount_x"}),
+        ),
     )
     assert bad_key.status_code == 400
     good = await put_metadata(
         client,
         account,
         sid,
-        body(orders, ([], {"selected": True, "replication-method": "INCREMENTAL", "replication-key": "updated_at"})),
+        body(
+            orders,
+            ([], {"selected": True, "replication-method": "INCREMENTAL", "replication-key": "updated_at"}),
+        ),
     )
     assert good.status_code == 200, good.text
     # Nothing of the rejected requests was written.
-    meta = (await get_json(client, account, f"/v4/sources/{sid}/streams"))
+    meta = await get_json(client, account, f"/v4/sources/{sid}/streams")
     orders_meta = next(s for s in meta if s["tap_stream_id"] == orders)["metadata"]
     assert orders_meta["replication-key"] == "updated_at"
 
@@ -201,7 +220,9 @@ async def test_rediscovery_keeps_selection(
     assert (await put_metadata(client, account, sid, selection)).status_code == 200
     # A PUT of connection properties starts a new check; its discovery keeps the choices.
     changed = await client.put(
-        f"/v4/sources/{sid}", headers=account.headers, json={"properties": {"password": "another-ignored-one"}}
+        f"/v4/sources/{sid}",
+        headers=account.headers,
+        json={"properties": {"password": "another-ignored-one"}},
     )
     assert changed.status_code == 200, changed.text
     assert changed.json()["check_job_name"] != source["check_job_name"]

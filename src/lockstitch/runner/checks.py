@@ -25,6 +25,7 @@ from lockstitch.kit.time import utcnow
 from lockstitch.models import ConnectionCheck, Source
 from lockstitch.oauth.lifecycle import CredentialsUnavailable, TokenEngine
 from lockstitch.runner.connection import tap_connection
+from lockstitch.runner.discovered import normalize
 from lockstitch.runner.messages import error_message
 from lockstitch.runner.plugins import PluginInstallError, Plugins
 from lockstitch.runner.process import Finished, run_plugin
@@ -111,7 +112,7 @@ class CheckRun:
                     discovery_exit_status=finished.exit_code if not finished.timed_out else 124,
                     discovery_error_message=message,
                 )
-            catalog = _catalog_of(finished.stdout)
+            catalog = normalize(_catalog_of(finished.stdout))
             test = None
             if tap.sdk and tap.test_connection:
                 test = await self._test(executable, ws.write_json("catalog.json", catalog), config, ws.path)

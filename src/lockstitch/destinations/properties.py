@@ -1,0 +1,129 @@
+"""Property rules for destinations: what a POST or PUT may set, checked against the type's card.
+
+Stitch keeps destination values as strings and shows them so (``"ssl": false`` in a request comes
+back as ``"ssl": "false"``), while the card's ``json_schema`` may say ``boolean`` (postgres ``ssl``)
+or a string pattern (``port``). So a value is accepted when its string form, or the JSON value that
+string spells (``"false"`` -> ``false``, ``"5432"`` -> ``5432``), validates; it is stored as the
+string. Otherwise the rules are the sources' (``sources.properties``):
+
+* unknown names are rejected; ``read_only`` ones cannot be set (re-sending the value is a no-op);
+* ``user_provided_immutable`` cannot change once set;
+* ``null`` clears an optional property; a required one cannot be cleared;
+* an empty string, a NUL character, a number with a fraction, an array or an object is no value.
+
+Rejections are collected so the client hears every bad name at once; values are never echoed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lockstitch.catalog.destination_type import DestinationType
+from lockstitch.catalog.source_type import PropertySpec
+
+# Values Stitch fills when a client leaves a required property out, by the type's protocol: its
+# create example omits encryption_type and the response shows "encryption_type": "none".
+DEFAULTS: dict[str, dict[str, str]] = {"postgres": {"encryption_type": "none"}}
+# Values a type's card allows but Lockstitch cannot honour, with the reason given to the client.
+# Stitch's SSH form has no property for a private key (Stitch used its own), so no tunnel can open.
+UNSUPPORTED: dict[str, dict[str, tuple[str, str]]] = {
+    "postgres": {"encryption_type": ("ssh", "ssh is not supported: Lockstitch connects directly")},
+}
+
+
+@dataclass
+class PropertyChanges:
+    plain: dict[str, str | None] = field(default_factory=dict)  # name -> value (None clears)
+    secrets: dict[str, str | None] = field(default_factory=dict)  # credentials: name -> value
+    bad: list[str] = field(default_factory=list)
+
+
+def wire_string(value: Any) -> str | None:
+    """The stored (string) form of a request value; None when it cannot be one."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    return None
+
+
+def _spelled(text: str) -> Any:
+    """The JSON value a stored string stands for, where it spells one (booleans, integers)."""
+    if text in ("true", "false"):
+        return text == "true"
+    if text.isascii() and text.isdigit() and len(text) < 19:
+        return int(text)
+    return text
+
+
+def is_valid(spec: PropertySpec, text: str) -> bool:
+    if spec.is_valid(text):
+        return True
+    typed = _spelled(text)
+    return typed is not text and spec.is_valid(typed)
+
+
+def review(
+    destination_type: DestinationType,
+    incoming: Mapping[str, Any],
+    current: Mapping[str, Any],
+    current_secrets: frozenset[str],
+) -> PropertyChanges:
+    changes = PropertyChanges()
+    for name, value in incoming.items():
+        spec = destination_type.properties.get(name)
+        if spec is None:
+            changes.bad.append(name)
+            continue
+        definition = spec.definition
+        is_set = current.get(name) is not None or name in current_secrets
+        target = changes.secrets if definition.is_credential else changes.plain
+        text = wire_string(value)
+        if definition.property_type == "read_only":
+            if text != current.get(name):
+                changes.bad.append(name)
+            continue
+        if value is None:
+            if is_set and (definition.is_required or definition.property_type == "user_provided_immutable"):
+                changes.bad.append(name)
+            elif is_set:
+                target[name] = None
+            continue
+        if text is None or text == "" or "\x00" in text or not is_valid(spec, text):
+            changes.bad.append(name)
+            continue
+        if definition.property_type == "user_provided_immutable" and is_set:
+            if definition.is_credential or text != current.get(name):
+                changes.bad.append(name)
+            continue
+        target[name] = text
+    return changes
+
+
+def with_defaults(destination_type: DestinationType, plain: dict[str, str | None]) -> dict[str, str | None]:
+    """``plain`` plus Stitch's values for the defaulted properties the client left out."""
+    filled = dict(plain)
+    for name, value in DEFAULTS.get(destination_type.details.protocol, {}).items():
+        if name in destination_type.properties and filled.get(name) is None and name not in plain:
+            filled[name] = value
+    return filled
+
+
+def unsupported(destination_type: DestinationType, values: Mapping[str, Any]) -> tuple[str, str] | None:
+    """``(property, reason)`` of a value Lockstitch cannot honour, if one is set."""
+    for name, (value, reason) in UNSUPPORTED.get(destination_type.details.protocol, {}).items():
+        if values.get(name) == value:
+            return name, reason
+    return None
+
+
+def missing_required(destination_type: DestinationType, provided: frozenset[str]) -> list[str]:
+    return [
+        name
+        for name, spec in destination_type.properties.items()
+        if spec.definition.is_required and spec.step == "form" and name not in provided
+    ]

@@ -1,0 +1,189 @@
+"""Every query about destinations and their connection checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lockstitch.models import Account, ConnectionCheck, Destination, Source
+
+
+class DestinationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(
+        self, account_id: int, destination_id: int, *, for_update: bool = False
+    ) -> Destination | None:
+        # FOR UPDATE serialises concurrent PUTs of one destination on PostgreSQL (SQLite writers
+        # are serialised already), so no property update is lost.
+        query = select(Destination).where(
+            Destination.id == destination_id, Destination.account_id == account_id
+        )
+        if for_update:
+            query = query.with_for_update()
+        return await self.session.scalar(query)
+
+    async def list_for(self, account_id: int, destination_id: int | None = None) -> Sequence[Destination]:
+        query = select(Destination).where(Destination.account_id == account_id)
+        if destination_id is not None:
+            query = query.where(Destination.id == destination_id)
+        return list(await self.session.scalars(query.order_by(Destination.id)))
+
+    async def lock_account(self, account_id: int) -> None:
+        """Hold the account's row until the transaction ends: two concurrent creates of a limited
+        account then count one after the other (PostgreSQL; SQLite serialises writers anyway)."""
+        await self.session.execute(select(Account.id).where(Account.id == account_id).with_for_update())
+
+    async def count_live(self, account_id: int) -> int:
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(Destination)
+            .where(Destination.account_id == account_id, Destination.deleted_at.is_(None))
+        )
+        return int(count or 0)
+
+    async def live(self, account_id: int, destination_id: int) -> Destination | None:
+        return await self.session.scalar(
+            select(Destination).where(
+                Destination.id == destination_id,
+                Destination.account_id == account_id,
+                Destination.deleted_at.is_(None),
+            )
+        )
+
+    async def default_for(self, account_id: int) -> Destination | None:
+        """The oldest live destination that takes unmapped sources."""
+        return await self.session.scalar(
+            select(Destination)
+            .where(
+                Destination.account_id == account_id,
+                Destination.deleted_at.is_(None),
+                Destination.ignore_unmapped_sources.is_(False),
+            )
+            .order_by(Destination.created_at, Destination.id)
+            .limit(1)
+        )
+
+    async def source_destination(self, account_id: int, source_id: int) -> tuple[bool, int | None]:
+        """``(the source exists in the account, its destination_id)``."""
+        row = (
+            await self.session.execute(
+                select(Source.destination_id).where(Source.id == source_id, Source.account_id == account_id)
+            )
+        ).first()
+        return (row is not None, row[0] if row is not None else None)
+
+    async def add(self, destination: Destination) -> Destination:
+        self.session.add(destination)
+        await self.session.flush()
+        return destination
+
+    async def add_check(self, check: ConnectionCheck) -> None:
+        self.session.add(check)
+        await self.session.flush()
+
+    async def drop_pending_checks(self, destination_id: int) -> None:
+        """Checks still queued for a destination whose properties change: a new one replaces them
+        (a check already running finishes and is recorded, but is no longer the last one)."""
+        await self.session.execute(
+            delete(ConnectionCheck).where(
+                ConnectionCheck.destination_id == destination_id, ConnectionCheck.state == "pending"
+            )
+        )
+
+    async def check(self, account_id: int, name: str) -> ConnectionCheck | None:
+        return await self.session.scalar(
+            select(ConnectionCheck).where(
+                ConnectionCheck.name == name, ConnectionCheck.account_id == account_id
+            )
+        )
+
+    async def batch_after(self, after_id: int, batch: int) -> Sequence[Destination]:
+        """Up to ``batch`` destinations after ``after_id`` in id order, locked for rewriting."""
+        query = (
+            select(Destination)
+            .where(Destination.id > after_id)
+            .order_by(Destination.id)
+            .limit(batch)
+            .with_for_update()
+        )
+        return list(await self.session.scalars(query))
+
+
+class CheckRepository:
+    """Destination connection checks as work items, claimed with a lease."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @staticmethod
+    def _claimable(now: dt.datetime) -> Any:
+        # Queued, or running under a lease its worker let lapse (it died or hung): run it again.
+        return and_(
+            ConnectionCheck.destination_id.is_not(None),
+            or_(
+                ConnectionCheck.state == "pending",
+                and_(ConnectionCheck.state == "running", ConnectionCheck.lease_expires_at < now),
+            ),
+        )
+
+    async def claim(
+        self, worker_id: str, now: dt.datetime, lease_until: dt.datetime
+    ) -> tuple[ConnectionCheck, Destination] | None:
+        """Take the lease of the oldest claimable destination check, with its destination.
+
+        On PostgreSQL the candidate is locked with SKIP LOCKED, so concurrent workers take
+        different checks instead of queueing on one row; the outer condition is repeated because
+        a row may have changed between the subquery's snapshot and its lock. SQLite renders no
+        FOR UPDATE: its writers are serialised, and the same statement is safe there.
+        """
+        candidate = (
+            select(ConnectionCheck.id)
+            .where(self._claimable(now))
+            .order_by(ConnectionCheck.created_at, ConnectionCheck.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        claimed = await self.session.scalar(
+            update(ConnectionCheck)
+            .where(ConnectionCheck.id == candidate, self._claimable(now))
+            .values(
+                state="running",
+                claimed_by=worker_id,
+                lease_expires_at=lease_until,
+                start_time=now,
+                completion_time=None,
+            )
+            .returning(ConnectionCheck.id)
+        )
+        if claimed is None:
+            return None
+        row = (
+            await self.session.execute(
+                select(ConnectionCheck, Destination)
+                .join(Destination, Destination.id == ConnectionCheck.destination_id)
+                .where(ConnectionCheck.id == claimed)
+                .execution_options(populate_existing=True)
+            )
+        ).first()
+        return (row[0], row[1]) if row is not None else None
+
+    async def finish(self, check_id: int, worker_id: str, values: dict[str, Any]) -> bool:
+        """Record a check's outcome and release its lease, only if this worker still holds it."""
+        result = await self.session.execute(
+            update(ConnectionCheck)
+            .where(
+                ConnectionCheck.id == check_id,
+                ConnectionCheck.claimed_by == worker_id,
+                ConnectionCheck.state == "running",
+            )
+            .values(**values, claimed_by=None, lease_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))

@@ -1,0 +1,100 @@
+"""Wire shapes of the destinations and destination-types endpoints, for the OpenAPI document.
+
+Responses are built by ``views.py``; these models describe them (the tests check real responses
+against them). There is no field for a credential value anywhere here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from lockstitch.sources.schemas import ConnectionCheckOut
+
+__all__ = [
+    "ConnectionCheckOut",
+    "DestinationIn",
+    "DestinationOut",
+    "DestinationTypeCard",
+    "error_responses",
+]
+
+
+class DestinationPropertyOut(BaseModel):
+    name: str
+    is_required: bool
+    is_credential: bool
+    system_provided: bool
+    property_type: str
+    json_schema: dict[str, Any] | None
+    provided: bool
+
+
+class DestinationStepOut(BaseModel):
+    type: str
+    properties: list[DestinationPropertyOut]
+
+
+class DestinationReportCard(BaseModel):
+    type: str
+    current_step: int
+    current_step_type: str
+    steps: list[DestinationStepOut]
+
+
+class DestinationDetailsOut(BaseModel):
+    pricing_tier: str
+    pipeline_state: str
+    protocol: str
+    access: bool
+
+
+class DestinationTypeCard(DestinationReportCard):
+    details: DestinationDetailsOut
+
+
+class DestinationOut(BaseModel):
+    description: str | None
+    properties: dict[str, str]
+    updated_at: str
+    check_job_name: str | None = None
+    name: str
+    type: str
+    deleted_at: str | None
+    system_paused_at: str | None
+    stitch_client_id: int
+    paused_at: str | None
+    id: int
+    display_name: str | None
+    created_at: str
+    report_card: DestinationReportCard
+
+
+class DestinationIn(BaseModel):
+    """``POST /v4/destinations`` (``PUT`` takes the same keys, ``properties`` required)."""
+
+    type: str
+    name: str | None = None
+    description: str | None = None
+    properties: dict[str, str | bool | int]
+    ignore_unmapped_sources: bool | None = None
+
+
+_DESCRIPTIONS = {
+    400: "Invalid request (the message says why)",
+    401: "Missing or invalid API access token",
+    404: "Unknown path, method not allowed, or nothing to show",
+    413: "Request body too large",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Destination errors are bare JSON strings (spec 2.3)."""
+    return {
+        status: {
+            "description": _DESCRIPTIONS[status],
+            "content": {"application/json": {"schema": {"type": "string"}}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,46 @@
+"""A target's config for loading one source into a destination (the extraction runner calls it).
+
+The destination's properties (credentials unsealed) go through the type's mapping
+(``runner.tap_config.build_config``: Stitch names and strings -> the target's names and JSON
+types), on top of the target's fixed settings. Then the source's ``name`` goes where the target
+takes a schema (``schema_key``), and a local destination's location is resolved under
+``$LOCKSTITCH_HOME`` (a folder-per-source target gets ``<folder>/<source name>``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lockstitch.context import Context
+from lockstitch.destinations import credentials, local
+from lockstitch.models import Destination
+from lockstitch.runner.tap_config import ConfigError, build_config
+from lockstitch.sources import naming
+
+
+def target_config(ctx: Context, destination: Destination, source_name: str) -> dict[str, Any]:
+    """The config file content for the destination's target, for the source named ``source_name``.
+
+    Raises ``runner.tap_config.ConfigError`` (its message names a property or the type, never a
+    value) when the destination cannot be loaded into as configured, and
+    ``kit.crypto.DecryptionError`` when a credential does not open.
+    """
+    destination_type = ctx.catalog.destination_type(destination.type)
+    if destination_type is None or destination_type.definition.target is None:
+        raise ConfigError(f"destination type {destination.type} has no target in the catalogue")
+    if not naming.is_valid_name(source_name):
+        raise ConfigError("a source name must be a valid schema name")
+    target = destination_type.definition.target
+    values: dict[str, Any] = {**destination.properties, **credentials.unseal_all(ctx.keyring, destination)}
+    config = build_config(target.config, target.settings, values)
+
+    store = local.store_of(destination_type)
+    if store is not None:
+        key = local.config_key(destination_type, store)
+        where = local.location(ctx.settings.home, destination_type, destination.properties)
+        if key is None or where is None:
+            raise ConfigError(f"property {store.property} {local.OUTSIDE_HOME}")
+        config[key] = str(where / source_name if store.folder_per_source else where)
+    if target.schema_key:
+        config[target.schema_key] = source_name
+    return config

@@ -1,0 +1,80 @@
+"""Work the destinations domain hands the worker: run queued destination connection checks.
+
+    claim (lease, one short transaction) -> probe (no transaction open) -> finish (if the lease
+    is still ours, one short transaction)
+
+A check whose worker died keeps ``running`` until its lease lapses; the next worker takes it
+again (a destination check is cheap and has no side effects). The outcome is recorded the way a
+client reads a Connection Check (spec 3.11, which describes only source checks):
+``check_exit_status`` 0 or 1, and since a destination check exercises the target side, the same
+code in ``target_exit_status`` with the reason in ``target_error_message``. Discovery and tap
+fields stay null: there is no tap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from lockstitch.context import Context
+from lockstitch.destinations import credentials
+from lockstitch.destinations.probes import Outcome, probe
+from lockstitch.destinations.repository import CheckRepository
+from lockstitch.kit.crypto import DecryptionError
+from lockstitch.kit.logging import get_logger
+from lockstitch.kit.time import utcnow
+from lockstitch.models import ConnectionCheck, Destination
+
+log = get_logger("lockstitch.destinations")
+# A reachability probe answers within seconds or not at all; a worker must not wait longer.
+PROBE_TIMEOUT_SECONDS = 10.0
+
+
+class CheckDestinations:
+    name = "destinations.check"
+
+    async def run_once(self, ctx: Context, worker_id: str) -> bool:
+        now = utcnow()
+        seconds = min(PROBE_TIMEOUT_SECONDS, ctx.settings.runner.check_timeout_seconds)
+        lease = max(ctx.settings.runner.lease_seconds, seconds * 3)
+        async with ctx.db.unit_of_work() as session:
+            claimed = await CheckRepository(session).claim(worker_id, now, now + dt.timedelta(seconds=lease))
+        if claimed is None:
+            return False
+        check, destination = claimed
+        try:
+            outcome = await self._probe(ctx, destination, seconds)
+        except Exception as exc:  # a check must end, whatever broke; the log has the traceback
+            log.exception("destination check failed unexpectedly", check=check.name)
+            outcome = Outcome(False, f"the check could not run ({type(exc).__name__})")
+        await self._finish(ctx, check, worker_id, outcome)
+        return True
+
+    async def _probe(self, ctx: Context, destination: Destination, seconds: float) -> Outcome:
+        if destination.deleted_at is not None:
+            return Outcome(False, "the destination was deleted")
+        destination_type = ctx.catalog.destination_type(destination.type)
+        if destination_type is None:
+            return Outcome(False, f"destination type {destination.type} is no longer in the catalogue")
+        try:
+            secrets = credentials.unseal_all(ctx.keyring, destination)
+        except DecryptionError:
+            return Outcome(False, "a stored credential cannot be decrypted; set it again")
+        return await probe(destination_type, destination.properties, secrets, ctx.settings.home, seconds)
+
+    async def _finish(self, ctx: Context, check: ConnectionCheck, worker_id: str, outcome: Outcome) -> None:
+        status = 0 if outcome.ok else 1
+        values: dict[str, Any] = {
+            "state": "succeeded" if outcome.ok else "failed",
+            "completion_time": utcnow(),
+            "check_exit_status": status,
+            "target_exit_status": status,
+            "target_error_message": outcome.message,
+            "log": "\n".join(outcome.log + ([outcome.message] if outcome.message else [])) or None,
+        }
+        async with ctx.db.unit_of_work() as session:
+            stored = await CheckRepository(session).finish(check.id, worker_id, values)
+        if not stored:  # the lease lapsed and another worker took the check over
+            log.warning("destination check outcome dropped: lease lost", check=check.name)
+        else:
+            log.info("destination check finished", check=check.name, succeeded=outcome.ok)
