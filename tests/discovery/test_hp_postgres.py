@@ -73,7 +73,7 @@ async def test_form_to_fully_configured(
     await run_checks(ctx)
 
     check = await get_json(client, account, f"/v4/sources/{sid}/last-connection-check")
-    example = json.loads(doc_example("connection-checks/connection-check-object-v4"))
+    example = doc_example("connection-checks/connection-check-object-v4")
     assert set(check) == set(example)
     assert check["name"] == source["check_job_name"]
     assert (check["status"], check["error"], check["discovery_exit_status"]) == ("succeeded", False, 0)

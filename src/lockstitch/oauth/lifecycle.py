@@ -205,8 +205,9 @@ class TokenEngine:
 
     async def tap_credentials(self, account_id: int, source_id: int, min_valid: float) -> TapCredentials:
         """Credentials for a tap run of ``min_valid`` seconds: a fresh access token (refreshed
-        first if it would expire during the run) and the client and refresh token under the
-        type's property names, for taps that take them."""
+        first if it would expire during the run, as far as the provider's token lifetime
+        allows; longer runs get tokens through ``runner.token_relay``) and the client and
+        refresh token under the type's property names, for taps that take them."""
         vended = await self.access_token(account_id, source_id, min_valid)
         async with self.ctx.db.read() as session:
             credential = await CredentialRepository(session).for_source(account_id, source_id)
@@ -550,12 +551,14 @@ class TokenEngine:
 
     @staticmethod
     def _min_valid(credential: OAuthCredential, requested: float | None) -> float:
-        if requested is not None:
-            return requested
+        """How long the handed-out token must stay valid: what was asked (default a minute),
+        but never more than half the provider's token lifetime: no token outlives that, and a
+        caller needing longer (a tap run) must come back for a fresh one."""
+        wanted = 60.0 if requested is None else requested
         if credential.access_token_expires_at and credential.last_refreshed_at:
             lifetime = (credential.access_token_expires_at - credential.last_refreshed_at).total_seconds()
-            return min(60.0, lifetime / 2)
-        return 60.0
+            return min(wanted, lifetime / 2)
+        return wanted
 
     async def _wait_for_lease(self, credential_id: int) -> None:
         """Wait (bounded by the lease) until nobody holds the credential's lease, polling less

@@ -45,7 +45,9 @@ class CheckFailedError(Exception):
 
     def __init__(self, message: str, **values: Any) -> None:
         super().__init__(message)
-        self.values = {"check_exit_status": 1, **values}
+        # Failures before discovery ran (install, credentials, config) still put their reason
+        # where clients read a check's error: discovery_error_message.
+        self.values = {"check_exit_status": 1, "discovery_error_message": message, **values}
         self.message = message
 
 
