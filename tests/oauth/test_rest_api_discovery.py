@@ -48,7 +48,8 @@ async def test_discovery_uses_the_token_lockstitch_keeps(
         await run_checks(oauth_ctx)
 
     check = await _check(partner, created["id"])
-    assert (check["status"], check["discovery_exit_status"], check["error"]) == ("succeeded", 0, False), check["discovery_error_message"]
+    outcome = (check["status"], check["discovery_exit_status"], check["error"])
+    assert outcome == ("succeeded", 0, False), check["discovery_error_message"]
     assert api.seen, "discovery asked the API for records to infer the schema"
     assert api.rejected == 0
     source = await partner.source(created["id"])
