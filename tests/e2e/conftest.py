@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_KEY, _fresh_postgres_database
+from tests.conftest import (
+    PLUGINS_CACHE,
+    TEST_KEY,
+    _drop_postgres_database,
+    _fresh_postgres_database,
+    _worker_suffix,
+)
 
 
 @pytest.fixture
-async def fresh_database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+async def fresh_database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
     if backend == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'home' / 'lockstitch.db'}"
-    name = f"lockstitch_e2e_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-    return await _fresh_postgres_database(name)
+        yield f"sqlite+aiosqlite:///{tmp_path / 'home' / 'lockstitch.db'}"
+        return
+    name = f"lockstitch_e2e_{_worker_suffix()}"
+    yield await _fresh_postgres_database(name)
+    await _drop_postgres_database(name)
 
 
 @pytest.fixture
@@ -30,6 +39,8 @@ def lockstitch_env(fresh_database_url: str, tmp_path: Path) -> dict[str, str]:
             "LOCKSTITCH_DATABASE_URL": fresh_database_url,
             "LOCKSTITCH_ENCRYPTION_KEYS": TEST_KEY,
             "LOCKSTITCH_LOG_LEVEL": "debug",
+            # The embedded worker runs connection checks: share the machine's plugin venvs.
+            "LOCKSTITCH_RUNNER__PLUGINS_DIR": str(PLUGINS_CACHE),
         }
     )
     return env

@@ -32,8 +32,15 @@ def _reason(lines: list[str]) -> str | None:
     for index in range(len(lines) - 1, -1, -1):
         match = _EXCEPTION_LINE.match(lines[index].strip())
         if match:
-            text = match.group(2).strip() or match.group(1)
-            rest = [ln.strip() for ln in lines[index + 1 :] if not ln.startswith(_NOISE)]
+            text = match.group(2).strip()
+            if len(text) < 40:
+                # "'format'" says nothing alone; "KeyError: 'format'" says where to look.
+                text = f"{match.group(1)}: {text}" if text else match.group(1)
+            rest = [
+                ln.strip()
+                for ln in lines[index + 1 :]
+                if not ln.startswith(_NOISE) and not ln.startswith("(Background on this error")
+            ]
             return _tidy(" ".join([text, *rest]))
     for line in reversed(lines):
         if _LOG_PREFIX.search(line) and not line.startswith(_NOISE):
