@@ -32,6 +32,9 @@ class Stream(Base):
     schema: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
     discovered_metadata: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc, default=list)
     chosen_metadata: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSONDoc, default=dict)
+    # The tap's other top-level catalog keys (stream, table_name, key_properties, is_view...):
+    # handed back to the tap in the run catalog (SDK SQL taps read table_name), never shown.
+    catalog_entry: Mapped[dict[str, Any]] = mapped_column(JSONDoc, default=dict)
     selected: Mapped[bool | None] = mapped_column(nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
