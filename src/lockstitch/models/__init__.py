@@ -8,10 +8,14 @@ from lockstitch.models.audit_entry import AuditEntry
 from lockstitch.models.connection_check import ConnectionCheck
 from lockstitch.models.destination import Destination
 from lockstitch.models.event import Event
+from lockstitch.models.extraction import Extraction
+from lockstitch.models.extraction_log import ExtractionLog
+from lockstitch.models.load import Load
 from lockstitch.models.oauth_app import OAuthAppFlag
 from lockstitch.models.oauth_credential import OAuthCredential
 from lockstitch.models.oauth_state import OAuthState
 from lockstitch.models.source import Source
+from lockstitch.models.source_state import SourceState
 from lockstitch.models.stream import Stream
 
 __all__ = [
@@ -23,9 +27,13 @@ __all__ = [
     "ConnectionCheck",
     "Destination",
     "Event",
+    "Extraction",
+    "ExtractionLog",
+    "Load",
     "OAuthAppFlag",
     "OAuthCredential",
     "OAuthState",
     "Source",
+    "SourceState",
     "Stream",
 ]

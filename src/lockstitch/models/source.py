@@ -45,6 +45,9 @@ class Source(Base):
     # When the source first became fully configured: the anchor of an interval schedule
     # that has no anchor_time.
     fully_configured_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The scheduler's mark: fires up to this moment are done (one run for any number of
+    # missed fires). The next scheduled fire is the schedule's first after it.
+    schedule_fired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     paused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     system_paused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Why the system paused it ("credentials"): only that cause's cure unpauses it.
