@@ -77,6 +77,18 @@ class PluginDef(_Strict):
     settings: dict[str, Any] = Field(default_factory=dict)
 
 
+class TokenRelayDef(_Strict):
+    """How a tap that speaks OAuth (refresh-token grant) is pointed at the run's token relay
+    (``runner/token_relay.py``): which config keys take the relay's URL and throwaway client
+    credentials, and the settings that switch the tap to OAuth."""
+
+    token_url_key: str = Field(min_length=1)
+    client_id_key: str = "client_id"
+    client_secret_key: str = "client_secret"  # noqa: S105 - a config key name
+    refresh_token_key: str = "refresh_token"  # noqa: S105 - a config key name
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
 class TapDef(PluginDef):
     """The Singer tap that runs a source type."""
 
@@ -91,6 +103,9 @@ class TapDef(PluginDef):
     # Where the tap wants a fresh OAuth access token (config key), for OAuth sources whose tap is
     # handed a token instead of refreshing by itself.
     access_token_key: str | None = None
+    # Taps that can refresh by themselves are pointed at a per-run token relay instead, so runs
+    # longer than an access token's life never meet an expired token.
+    token_relay: TokenRelayDef | None = None
 
 
 class TargetDef(PluginDef):

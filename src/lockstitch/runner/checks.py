@@ -87,16 +87,22 @@ class CheckRun:
         executable = await self._plugin(tap)
         runner = self.ctx.settings.runner
         try:
-            connection = await tap_connection(
+            async with tap_connection(
                 self.ctx, self.worker_id, self.source, source_type, tap, runner.check_timeout_seconds
-            )
+            ) as connection:
+                self.secrets += connection.secrets
+                return await self._discover(source_type, tap, executable, connection.config)
         except CredentialsUnavailable as exc:
             raise CheckFailedError(f"the source's OAuth credentials cannot be used: {exc.message}") from None
         except ConfigError as exc:
             raise CheckFailedError(str(exc)) from None
-        self.secrets += connection.secrets
+
+    async def _discover(
+        self, source_type: SourceType, tap: TapDef, executable: str, tap_config: dict[str, Any]
+    ) -> tuple[dict[str, Any], int | None]:
+        runner = self.ctx.settings.runner
         with workspace(self.ctx.settings.home / "tmp", prefix="check-") as ws:
-            config = ws.write_json("config.json", connection.config)
+            config = ws.write_json("config.json", tap_config)
             self.note(f"running {tap.executable} --discover")
             finished = await run_plugin(
                 [executable, "--config", config, "--discover"],

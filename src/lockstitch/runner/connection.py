@@ -1,13 +1,24 @@
 """What a tap needs of a source: its config file content and the secrets to scrub from output.
 
 Shared by connection checks and extractions. Property values come from the source (credential
-properties unsealed here, in the worker, never in the API), OAuth values from the token engine:
-an access token valid for the whole run, so a tap never meets an expired token and never needs
-to refresh a rotating token behind Lockstitch's back.
+properties unsealed here, in the worker, never in the API). For OAuth sources the token engine
+first makes sure the credentials work (a refresh when due: a dead grant fails the job with the
+provider's reason), then the tap gets tokens one of two ways:
+
+* taps that speak OAuth are pointed at a token relay for the run (``runner.token_relay``): they
+  "refresh" there whenever they like and always get a current access token, however long the
+  run and however short the provider's tokens;
+* other taps get one access token valid for the run, as far as the provider's lifetime allows.
+
+A tap never holds a refresh token Lockstitch rotates (types whose taps insist on refreshing by
+themselves list what they rewrite in ``writes_back``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +28,7 @@ from lockstitch.context import Context
 from lockstitch.models import Source
 from lockstitch.oauth.lifecycle import TokenEngine
 from lockstitch.runner.tap_config import build_config
+from lockstitch.runner.token_relay import Relay, token_relay
 from lockstitch.sources import credentials
 
 
@@ -24,12 +36,15 @@ from lockstitch.sources import credentials
 class TapConnection:
     config: dict[str, Any]
     secrets: list[str] = field(default_factory=list)
+    relay: Relay | None = None
 
 
+@contextlib.asynccontextmanager
 async def tap_connection(
     ctx: Context, worker_id: str, source: Source, source_type: SourceType, tap: TapDef, run_seconds: float
-) -> TapConnection:
-    """Raises ``CredentialsUnavailable`` (OAuth) or ``ConfigError`` (a property the tap cannot take)."""
+) -> AsyncIterator[TapConnection]:
+    """Raises ``CredentialsUnavailable`` (OAuth) or ``ConfigError`` (a property the tap cannot take).
+    The relay, when the tap uses one, serves until the block ends."""
     values: dict[str, Any] = dict(source.properties)
     secrets: list[str] = []
     for name in source.credentials:
@@ -38,11 +53,39 @@ async def tap_connection(
         if isinstance(value, str):
             secrets.append(value)
     mapping = dict(tap.config)
-    if source_type.definition.oauth is not None:
-        handed = await TokenEngine(ctx, worker_id).tap_credentials(source.account_id, source.id, run_seconds)
+    settings = dict(tap.settings)
+    if source_type.definition.oauth is None:
+        yield TapConnection(
+            build_config(mapping, settings, values, files_root=ctx.settings.files_root), secrets
+        )
+        return
+    engine = TokenEngine(ctx, worker_id)
+    handed = await engine.tap_credentials(source.account_id, source.id, run_seconds)
+    secrets += handed.secrets
+    if tap.token_relay is None:
         values.update(handed.values)
-        secrets += handed.secrets
         if tap.access_token_key:
             mapping["access_token"] = ConfigMapping(key=tap.access_token_key)
-    config = build_config(mapping, tap.settings, values, files_root=ctx.settings.files_root)
-    return TapConnection(config, secrets)
+        yield TapConnection(
+            build_config(mapping, settings, values, files_root=ctx.settings.files_root), secrets
+        )
+        return
+
+    async def fresh() -> tuple[str, dt.datetime]:
+        vended = await engine.access_token(source.account_id, source.id, None)
+        return vended.access_token, vended.expires_at
+
+    async with token_relay(fresh) as relay:
+        spec = tap.token_relay
+        settings.update(spec.settings)
+        config = build_config(mapping, settings, values, files_root=ctx.settings.files_root)
+        config.update(
+            {
+                spec.token_url_key: relay.url,
+                spec.client_id_key: relay.client_id,
+                spec.client_secret_key: relay.client_secret,
+                spec.refresh_token_key: relay.refresh_token,
+            }
+        )
+        # The relay's throwaway credentials and every token it hands out are secrets too.
+        yield TapConnection(config, secrets + relay.secrets_in_play, relay)

@@ -51,6 +51,7 @@ class SourceRecord:
     check_job_name: str | None
     selection_complete: bool
     fully_configured_at: dt.datetime | None
+    schedule_fired_at: dt.datetime | None
     paused_at: dt.datetime | None
     system_paused_at: dt.datetime | None
     system_pause_reason: str | None
