@@ -94,8 +94,11 @@ class RunnerSettings(BaseModel):
     # A worker renews its lease on a running job this often; a job whose lease lapsed (its worker
     # died) is finished as failed by the next worker that looks.
     lease_seconds: float = 60.0
+    # Time limit of one extraction (tap | target).
+    extraction_timeout_seconds: float = 6 * 3600.0
     # Jobs of each kind a worker runs at once.
     check_concurrency: int = 2
+    extraction_concurrency: int = 2
 
 
 class _TomlSource(PydanticBaseSettingsSource):

@@ -3,6 +3,7 @@ PostgreSQL (127.0.0.1:5432) and MariaDB (127.0.0.1:3306). Each test run gets its
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -65,10 +66,14 @@ def _suffix() -> str:
     return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{run}"
 
 
-@pytest.fixture(scope="session")
+_made = itertools.count(1)
+
+
+@pytest.fixture
 async def source_postgres() -> AsyncIterator[str]:
-    """The name of a seeded PostgreSQL database (tables of several types and a view)."""
-    name = f"lockstitch_src_{_suffix()}"
+    """The name of a freshly seeded PostgreSQL database (tables of several types and a view);
+    each test gets its own, since replication tests change the rows."""
+    name = f"lockstitch_src_{_suffix()}_{next(_made)}"
     admin = await asyncpg.connect(POSTGRES_ADMIN)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -100,10 +105,11 @@ def mariadb(sql: str, database: str | None = None) -> str:
     return done.stdout
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def source_mariadb() -> Iterator[str]:
-    """The name of a seeded MariaDB database, readable by MARIADB_USER with MARIADB_PASSWORD."""
-    name = f"lockstitch_src_{_suffix()}"
+    """The name of a freshly seeded MariaDB database, readable by MARIADB_USER with
+    MARIADB_PASSWORD (one per test, like source_postgres)."""
+    name = f"lockstitch_src_{_suffix()}_{next(_made)}"
     mariadb(
         f"DROP DATABASE IF EXISTS `{name}`; CREATE DATABASE `{name}`;"
         f"CREATE USER IF NOT EXISTS '{MARIADB_USER}'@'%' IDENTIFIED BY '{MARIADB_PASSWORD}';"

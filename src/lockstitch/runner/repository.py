@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lockstitch.models import ConnectionCheck, Source
+from lockstitch.models import ConnectionCheck, Extraction, Source
 
 
 class CheckRepository:
@@ -81,3 +81,70 @@ class CheckRepository:
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(result, "rowcount", 0))
+
+
+class ExtractionRepository:
+    """Claiming extractions. Unlike checks, an extraction whose worker died is not run again
+    behind the partner's back: once its lease lapses it is finished as failed (its state was
+    never confirmed past the last good run, so the next run resumes from there)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(
+        self, worker_id: str, now: dt.datetime, lease_until: dt.datetime, limit: int
+    ) -> list[int]:
+        due = (
+            select(Extraction.id)
+            .where(Extraction.state == "pending", Extraction.cancel_requested_at.is_(None))
+            .order_by(Extraction.created_at, Extraction.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        ids = list(await self.session.scalars(due))
+        if ids:
+            await self.session.execute(
+                update(Extraction)
+                .where(Extraction.id.in_(ids))
+                .values(state="running", claimed_by=worker_id, lease_expires_at=lease_until, start_time=now)
+                .execution_options(synchronize_session=False)
+            )
+        return ids
+
+    async def fail_lapsed(self, now: dt.datetime) -> list[str]:
+        """Running extractions whose worker stopped renewing: failed, with the reason."""
+        lapsed = list(
+            await self.session.scalars(
+                select(Extraction)
+                .where(Extraction.state == "running", Extraction.lease_expires_at < now)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for extraction in lapsed:
+            extraction.state = "failed"
+            extraction.completion_time = now
+            extraction.lease_expires_at = None
+            extraction.tap_description = extraction.tap_description or (
+                "the worker running this extraction stopped (its lease lapsed); "
+                "the next run resumes from the last confirmed state"
+            )
+        return [e.job_name for e in lapsed]
+
+    async def renew(self, extraction_id: int, worker_id: str, lease_until: dt.datetime) -> tuple[bool, bool]:
+        """(still ours, cancel requested)."""
+        row = (
+            await self.session.execute(
+                update(Extraction)
+                .where(
+                    Extraction.id == extraction_id,
+                    Extraction.claimed_by == worker_id,
+                    Extraction.state == "running",
+                )
+                .values(lease_expires_at=lease_until)
+                .returning(Extraction.cancel_requested_at)
+            )
+        ).first()
+        return (row is not None, row is not None and row[0] is not None)
+
+    async def get(self, extraction_id: int) -> Extraction | None:
+        return await self.session.get(Extraction, extraction_id)

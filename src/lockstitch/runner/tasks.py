@@ -1,4 +1,5 @@
-"""Work the runner hands the worker: connection checks, each in its own task under a lease.
+"""Work the runner hands the worker: connection checks and extractions, each in its own task
+under a lease.
 
 ``run_once`` claims what the worker has room for (``runner.check_concurrency``) and returns at
 once, so a long discovery never holds up token refreshes in the same loop. While a check runs
@@ -16,8 +17,9 @@ from lockstitch.context import Context
 from lockstitch.kit.logging import get_logger
 from lockstitch.kit.time import utcnow
 from lockstitch.runner.checks import CheckRun
+from lockstitch.runner.extractions import ExtractionRun
 from lockstitch.runner.plugins import Plugins
-from lockstitch.runner.repository import CheckRepository
+from lockstitch.runner.repository import CheckRepository, ExtractionRepository
 
 log = get_logger("lockstitch.runner")
 
@@ -95,3 +97,85 @@ async def _run_leased(ctx: Context, worker_id: str, check_id: int, plugins: Plug
         raise
     except Exception:
         log.exception("connection check crashed", check=check.name)
+
+
+class RunExtractions:
+    """Extractions, each in its own task under a lease (``runner.extraction_concurrency`` at
+    once). The lease is renewed every few seconds; the same round trip reads whether a
+    ``DELETE .../sync`` asked to stop the run."""
+
+    name = "runner.extractions"
+
+    def __init__(self) -> None:
+        self._running: set[asyncio.Task[None]] = set()
+        self._plugins: Plugins | None = None
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._running)
+
+    async def wait(self) -> None:
+        if self._running:
+            await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
+
+    async def run_once(self, ctx: Context, worker_id: str) -> bool:
+        now = utcnow()
+        async with ctx.db.unit_of_work() as session:
+            repo = ExtractionRepository(session)
+            for job in await repo.fail_lapsed(now):
+                log.warning("extraction failed: its worker stopped", job=job)
+            room = ctx.settings.runner.extraction_concurrency - len(self._running)
+            ids = await repo.claim(worker_id, now, _lease_until(ctx, now), room) if room > 0 else []
+        if ids and self._plugins is None:
+            self._plugins = Plugins.from_settings(ctx.settings)
+        for extraction_id in ids:
+            assert self._plugins is not None
+            task = asyncio.create_task(_extract_leased(ctx, worker_id, extraction_id, self._plugins))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+        return bool(ids)
+
+    async def close(self) -> None:
+        """Stop running extractions: their processes are killed and, with the lease no longer
+        renewed, the next worker records them as failed."""
+        for task in self._running:
+            task.cancel()
+        for task in list(self._running):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+# How often a running extraction renews its lease and looks for a cancel request.
+_HEARTBEAT_SECONDS = 1.0
+
+
+async def _extract_leased(ctx: Context, worker_id: str, extraction_id: int, plugins: Plugins) -> None:
+    async with ctx.db.read() as session:
+        extraction = await ExtractionRepository(session).get(extraction_id)
+    if extraction is None:
+        return
+    run = ExtractionRun(ctx, worker_id, extraction, plugins)
+    work = asyncio.create_task(run.run())
+    beat = min(_HEARTBEAT_SECONDS, ctx.settings.runner.lease_seconds / 3)
+    try:
+        while not work.done():
+            done, _ = await asyncio.wait({work}, timeout=beat)
+            if done:
+                break
+            async with ctx.db.unit_of_work() as session:
+                ours, cancel = await ExtractionRepository(session).renew(
+                    extraction_id, worker_id, _lease_until(ctx, utcnow())
+                )
+            if not ours:
+                log.warning("extraction lease lost; abandoning it here", job=extraction.job_name)
+                work.cancel()
+            elif cancel:
+                run.cancelled.set()
+        await work
+    except asyncio.CancelledError:
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await work
+        raise
+    except Exception:
+        log.exception("extraction crashed", job=extraction.job_name)

@@ -31,9 +31,9 @@ def registered_jobs() -> list[Job]:
     """Every kind of background work, in the order the loop asks for it."""
     from lockstitch.destinations.tasks import CheckDestinations  # noqa: PLC0415
     from lockstitch.oauth.tasks import RefreshCredentials  # noqa: PLC0415 - domains import the worker's context
-    from lockstitch.runner.tasks import RunConnectionChecks  # noqa: PLC0415
+    from lockstitch.runner.tasks import RunConnectionChecks, RunExtractions  # noqa: PLC0415
 
-    return [RefreshCredentials(), RunConnectionChecks(), CheckDestinations()]
+    return [RefreshCredentials(), RunConnectionChecks(), CheckDestinations(), RunExtractions()]
 
 
 class Worker:

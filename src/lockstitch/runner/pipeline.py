@@ -1,0 +1,174 @@
+"""``tap | target``, with Lockstitch in the middle of the pipe.
+
+The tap's stdout is forwarded to the target's stdin in large chunks (the pipe must stay close
+to a shell pipe's speed, see bench/), and on the way each RECORD line is counted per stream.
+What the target prints on stdout is its STATE: the bookmarks of records it has safely loaded;
+the last complete one is kept. Both processes run in their own process groups with a minimal
+environment; cancellation or the time limit kills both groups.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lockstitch.runner.process import STDERR_TAIL_LINES, kill_group, plugin_env
+
+CHUNK = 1 << 18
+_RECORD = re.compile(rb'"type"\s*:\s*"RECORD"')
+_STREAM = re.compile(rb'"stream"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+@dataclass
+class PipeResult:
+    tap_exit: int
+    target_exit: int
+    records: dict[str, int]
+    last_state: Any | None
+    tap_tail: list[str]
+    target_tail: list[str]
+    timed_out: bool = False
+    cancelled: bool = False
+    bytes_piped: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class RecordCounter:
+    """Counts RECORD messages per stream in a byte stream of Singer lines (split anywhere)."""
+
+    def __init__(self) -> None:
+        self.counts: collections.Counter[str] = collections.Counter()
+        self._rest = b""
+
+    def feed(self, chunk: bytes) -> None:
+        data = self._rest + chunk
+        end = data.rfind(b"\n")
+        if end == -1:
+            self._rest = data
+            return
+        self._rest = data[end + 1 :]
+        for line in data[:end].split(b"\n"):
+            head = line[:160]
+            if _RECORD.search(head):
+                match = _STREAM.search(head) or _STREAM.search(line)
+                if match:
+                    self.counts[match.group(1).decode("utf-8", "replace")] += 1
+
+
+async def run_pipe(
+    tap_argv: Sequence[str | Path],
+    target_argv: Sequence[str | Path],
+    *,
+    workdir: Path,
+    time_limit: float,
+    on_tap_line: Callable[[str], None],
+    on_target_line: Callable[[str], None],
+    cancelled: asyncio.Event,
+) -> PipeResult:
+    tap = await _start(tap_argv, workdir, stdin=asyncio.subprocess.DEVNULL)
+    target = await _start(target_argv, workdir, stdin=asyncio.subprocess.PIPE)
+    counter = RecordCounter()
+    tap_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+    target_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+    states: list[bytes] = []
+    piped = [0]
+
+    async def forward() -> None:
+        assert tap.stdout is not None
+        assert target.stdin is not None
+        try:
+            while chunk := await tap.stdout.read(CHUNK):
+                target.stdin.write(chunk)
+                counter.feed(chunk)
+                piped[0] += len(chunk)
+                await target.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            kill_group(tap)  # the target is gone: nothing can take the tap's output any more
+        finally:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                target.stdin.close()
+
+    async def target_states() -> None:
+        assert target.stdout is not None
+        async for line in target.stdout:
+            if line.strip():
+                states.append(line)
+                del states[:-2]
+
+    tasks = [
+        asyncio.create_task(forward()),
+        asyncio.create_task(target_states()),
+        asyncio.create_task(_lines(tap.stderr, tap_tail, on_tap_line)),
+        asyncio.create_task(_lines(target.stderr, target_tail, on_target_line)),
+    ]
+    waiting: asyncio.Future[Any] = asyncio.gather(tap.wait(), target.wait())
+    stop: asyncio.Future[Any] = asyncio.create_task(cancelled.wait())
+    done, _ = await asyncio.wait({waiting, stop}, timeout=time_limit, return_when=asyncio.FIRST_COMPLETED)
+    timed_out = not done
+    was_cancelled = stop in done and waiting not in done
+    if timed_out or was_cancelled:
+        kill_group(tap)
+        kill_group(target)
+    stop.cancel()
+    await waiting
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return PipeResult(
+        tap_exit=_code(tap),
+        target_exit=_code(target),
+        records=dict(counter.counts),
+        last_state=_last_state(states),
+        tap_tail=list(tap_tail),
+        target_tail=list(target_tail),
+        timed_out=timed_out,
+        cancelled=was_cancelled,
+        bytes_piped=piped[0],
+    )
+
+
+async def _start(argv: Sequence[str | Path], workdir: Path, *, stdin: int) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        *[str(a) for a in argv],
+        stdin=stdin,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=workdir,
+        env=plugin_env(Path(str(argv[0])), workdir),
+        start_new_session=True,
+        limit=1 << 24,  # a state line can be long
+    )
+
+
+async def _lines(
+    stream: asyncio.StreamReader | None, tail: collections.deque[str], on_line: Callable[[str], None]
+) -> None:
+    assert stream is not None
+    async for raw in stream:
+        line = raw.decode("utf-8", "replace").rstrip()
+        if line:
+            tail.append(line)
+            on_line(line)
+
+
+def _code(process: asyncio.subprocess.Process) -> int:
+    return process.returncode if process.returncode is not None else -1
+
+
+def _last_state(lines: list[bytes]) -> Any | None:
+    """The last complete state the target printed (a line cut off by a crash is not one).
+    Targets print the state value itself; a full STATE message is unwrapped."""
+    for line in reversed(lines):
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict) and value.get("type") == "STATE" and "value" in value:
+            return value["value"]
+        return value
+    return None
