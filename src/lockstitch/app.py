@@ -39,6 +39,7 @@ from lockstitch.kit.json import JSONResponse
 from lockstitch.kit.logging import get_logger
 from lockstitch.oauth.endpoints import router as oauth_router
 from lockstitch.operations import router as operations_router
+from lockstitch.replication.endpoints import router as replication_router
 from lockstitch.sources.endpoints import router as sources_router
 from lockstitch.streams.endpoints import router as streams_router
 from lockstitch.worker.loop import Worker
@@ -50,13 +51,19 @@ _PLAIN_FAMILY = re.compile(
     r"^/(v4/sources/[^/]+/streams|v4/destinations|v4/destination-types|v3/destinations)"
 )
 _JOB_FAMILY = re.compile(r"^/v4/sources/[^/]+/sync")
+# Extractions and loads (``/v4/{client}/extractions...``, ``/v4/{client}/loads``) are the "jobs"
+# resource type (spec 6): same error shape as the replication jobs. The first segment is a client
+# id; the lookahead keeps the collections' own paths (``/v4/sources/loads``) in their families.
+_CLIENT_JOB_FAMILY = re.compile(
+    r"^/v4/(?!(?:sources|destinations|source-types|destination-types)/)[^/]+/(?:extractions|loads)(?:/|$)"
+)
 
 
 def family_error(path: str, status: int, message: str) -> LockstitchError:
     """The error for ``path`` in the shape its endpoint family uses."""
     if path.startswith("/v3/accounts"):
         return AccountError(_CODES.get(status, "BadRequest"), message, errors={}, status_code=status)
-    if _JOB_FAMILY.match(path):
+    if _JOB_FAMILY.match(path) or _CLIENT_JOB_FAMILY.match(path):
         return JobError(_CODES.get(status, "error").lower(), message, status_code=status)
     if _PLAIN_FAMILY.match(path):
         return PlainError(message, status_code=status)
@@ -129,6 +136,7 @@ def create_app(ctx: Context, *, embedded_worker: bool = False) -> FastAPI:
     app.include_router(sources_router)
     app.include_router(streams_router)
     app.include_router(destinations_router)
+    app.include_router(replication_router)
     app.include_router(oauth_router)
     app.include_router(operations_router)
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 import re
 import secrets
@@ -92,6 +94,7 @@ class Keyring:
         if len(set(ids)) != len(ids):
             raise ConfigurationError("encryption key ids must be unique")
         self._keys = {k.key_id: AESGCM(k.material) for k in keys}
+        self._materials = [k.material for k in keys]
         self.newest_id = keys[0].key_id
         self.key_ids = ids
 
@@ -115,6 +118,13 @@ class Keyring:
         except (InvalidTag, binascii.Error, ValueError) as exc:
             raise DecryptionError("ciphertext does not open for this row (tampered or moved)") from exc
         return opened.decode("utf-8")
+
+    def derived_keys(self, purpose: bytes) -> list[bytes]:
+        """Keys for one purpose other than sealing (signing links...), one per key, newest first:
+        HMAC-SHA256 of ``purpose`` under each key's material. Sign with the first, accept any, so
+        what was signed just before a rotation still verifies. Distinct purposes get unrelated
+        keys, and no derived key reveals the material it came from."""
+        return [hmac.new(material, purpose, hashlib.sha256).digest() for material in self._materials]
 
     def key_id_of(self, token: str) -> str:
         return self._split(token)[0]
