@@ -29,7 +29,7 @@ from lockstitch.migrations import upgrade
 from lockstitch.oauth.repository import OriginRepository
 from lockstitch.oauth.return_urls import UrlError, parse_origin
 from lockstitch.rotation import rotate_all
-from lockstitch.runner.cli import plugins_app
+from lockstitch.runner.cli import duckdb_query, plugins_app
 
 T = TypeVar("T")
 app = typer.Typer(help="Lockstitch: a self-hosted Stitch Connect API server.", no_args_is_help=True)
@@ -42,6 +42,7 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.add_typer(plugins_app, name="plugins")
+app.command("duckdb")(duckdb_query)
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -103,12 +104,13 @@ def serve(
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = _settings(**overrides)
     from lockstitch.app import create_app  # noqa: PLC0415 - keep `lockstitch --help` fast
-    from lockstitch.demo import banner, ensure_demo  # noqa: PLC0415
+    from lockstitch.demo import banner, ensure_demo, finish_setup, seed_replication  # noqa: PLC0415
 
     async def main() -> None:
         ctx = _context(settings)
         await upgrade(ctx.db.engine)
         demo_info = await ensure_demo(ctx) if demo else None
+        demo_source = await seed_replication(ctx, demo_info) if demo_info is not None else None
         api = create_app(ctx, embedded_worker=not no_worker)
         config = uvicorn.Config(
             api, host=settings.host, port=settings.port, log_config=None, access_log=True, lifespan="on"
@@ -122,6 +124,8 @@ def serve(
                 await asyncio.sleep(0.05)
             if demo_info is not None:
                 print(banner(settings.base_url, demo_info), flush=True)
+                if demo_source is not None and not no_worker:
+                    await finish_setup(ctx, demo_info, demo_source, lambda line: print(line, flush=True))
             else:
                 print(f"Lockstitch is running at {settings.base_url}", flush=True)
 

@@ -63,6 +63,10 @@ async def test_full_then_incremental(
                         "replication-key": "updated_at",
                     },
                 },
+                {"breadcrumb": ["properties", "customer_id"], "metadata": {"selected": True}},
+                {"breadcrumb": ["properties", "ordered_on"], "metadata": {"selected": True}},
+                # The tap gives no selected-by-default: per Stitch's table (false, null) is
+                # not replicated, and neither is a field nobody selected.
                 {"breadcrumb": ["properties", "amount"], "metadata": {"selected": False}},
             ],
             "-customers": [
@@ -84,6 +88,8 @@ async def test_full_then_incremental(
     orders = await query(target_postgres, "SELECT * FROM shop.orders ORDER BY id")
     assert [r["id"] for r in orders] == [1, 2]
     assert "amount" not in orders[0]  # deselected fields never arrive
+    assert orders[0]["customer_id"] == 1  # selected fields arrive
+    assert orders[0]["ordered_on"] is not None
     assert len(await query(target_postgres, "SELECT id FROM shop.customers")) == 3
     async with ctx.db.read() as session:
         saved = await session.get(SourceState, sid)

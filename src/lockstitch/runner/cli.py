@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -192,3 +194,51 @@ def _print_summary(outcomes: list[_Outcome]) -> None:
         if o.error:
             # Unwrapped: pip's reason stays one line, whole, for logs and greps.
             console.print(f"{o.entry.defn.package}: {o.error}", markup=False, highlight=False, soft_wrap=True)
+
+
+# The script runs in the target-duckdb plugin's venv, which has duckdb; Lockstitch does not.
+_DUCKDB_QUERY = """
+import json, sys
+import duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+cur = con.execute(sys.argv[2])
+print(json.dumps({"columns": [d[0] for d in cur.description or []], "rows": cur.fetchall()}, default=str))
+"""
+
+
+def duckdb_query(
+    sql: Annotated[
+        str, typer.Argument(help="A query, e.g. 'SELECT * FROM demo_shop_orders.orders LIMIT 5'.")
+    ],
+    file: Annotated[
+        Path | None, typer.Option(help="The DuckDB file (default: $LOCKSTITCH_HOME/warehouse.duckdb).")
+    ] = None,
+) -> None:
+    """Query a lockstitch.duckdb warehouse (read-only), with the DuckDB of its target's venv."""
+    settings = _settings()
+    destination_type = _catalog(settings).destination_type("lockstitch.duckdb")
+    target = destination_type.definition.target if destination_type else None
+    plugins = Plugins.from_settings(settings)
+    if target is None or not plugins.is_installed(target):
+        typer.echo(
+            "error: target-duckdb is not installed yet: `lockstitch plugins install lockstitch.duckdb`",
+            err=True,
+        )
+        raise typer.Exit(1)
+    path = file or settings.home / "warehouse.duckdb"
+    if not path.exists():
+        typer.echo(f"error: no DuckDB file at {path} (has a replication run yet?)", err=True)
+        raise typer.Exit(1)
+    python = plugins.path(target) / "bin" / "python"
+    done = subprocess.run(  # noqa: S603 - our own script in our own plugin venv
+        [str(python), "-c", _DUCKDB_QUERY, str(path), sql], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        reason = done.stderr.strip().splitlines()[-1:] or ["the query failed"]
+        typer.echo(f"error: {reason[0]}", err=True)
+        raise typer.Exit(1)
+    result = json.loads(done.stdout)
+    table = Table(*result["columns"])
+    for row in result["rows"]:
+        table.add_row(*("" if value is None else str(value) for value in row))
+    Console().print(table)

@@ -52,13 +52,28 @@ class JobLog:
         return "\n".join([*self._head, *middle, *self._tail]) + "\n"
 
 
-def outcome(name: str, status: int | None) -> str:
+def outcome(name: str, status: int | None, *, terminated: bool = False) -> str:
+    if terminated and status != 0:
+        return f"{name} was terminated"
     if status is None:
         return f"{name} did not run"
     return f"{name} succeeded" if status == 0 else f"{name} failed"
 
 
-def exit_line(discovery: int | None, tap: int | None, target: int | None) -> str:
-    """Stitch's closing line, which clients look for."""
-    parts = [outcome("Discovery", discovery), outcome("Tap", tap), outcome("Target", target)]
+def exit_line(discovery: int | None, tap: int | None, target: int | None, *, terminated: bool = False) -> str:
+    """Stitch's closing line, which clients look for. A stopped job's unfinished steps read
+    "was terminated"."""
+    parts = [
+        outcome("Discovery", discovery),
+        outcome("Tap", tap, terminated=terminated),
+        outcome("Target", target, terminated=terminated),
+    ]
     return "Exit status is: " + " ".join(f"{part}." for part in parts)
+
+
+def stopped_before_start(job_name: str) -> str:
+    """The whole log of a job stopped while it was still queued."""
+    log = JobLog()
+    log.line("main", "INFO", f"Replication job {job_name} was stopped before it started")
+    log.line("main", "INFO", exit_line(None, None, None, terminated=True))
+    return log.text()
