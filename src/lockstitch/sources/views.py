@@ -95,10 +95,14 @@ def source_json(
     if source_type is not None and "cron_expression" in source_type.properties:
         properties["cron_expression"] = None  # Stitch always shows it, null when unset
     properties.update(source.properties)
+    card = report_card(source, source_type, check_state, oauth_provides)
+    # Only a fully configured source runs on its schedule (the scheduler's own rule): one that
+    # went back to discover_schema (a new check) shows none until it is configured again.
+    runs = card["current_step_type"] == "fully_configured"
     body: dict[str, Any] = {
         "properties": dict(sorted(properties.items())),
         "updated_at": to_wire(source.updated_at),
-        "schedule": schedule_json(schedule_inputs(source, source_type), now),
+        "schedule": schedule_json(schedule_inputs(source, source_type), now) if runs else None,
     }
     if source.check_job_name:
         body["check_job_name"] = source.check_job_name
@@ -113,7 +117,7 @@ def source_json(
             "id": source.id,
             "display_name": source.display_name,
             "created_at": to_wire(source.created_at),
-            "report_card": report_card(source, source_type, check_state, oauth_provides),
+            "report_card": card,
         }
     )
     return body

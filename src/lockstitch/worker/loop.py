@@ -30,10 +30,17 @@ async def _close(job: Job) -> None:
 def registered_jobs() -> list[Job]:
     """Every kind of background work, in the order the loop asks for it."""
     from lockstitch.destinations.tasks import CheckDestinations  # noqa: PLC0415
+    from lockstitch.jobs.scheduler import ScheduleExtractions  # noqa: PLC0415
     from lockstitch.oauth.tasks import RefreshCredentials  # noqa: PLC0415 - domains import the worker's context
     from lockstitch.runner.tasks import RunConnectionChecks, RunExtractions  # noqa: PLC0415
 
-    return [RefreshCredentials(), RunConnectionChecks(), CheckDestinations(), RunExtractions()]
+    return [
+        RefreshCredentials(),
+        RunConnectionChecks(),
+        CheckDestinations(),
+        ScheduleExtractions(),
+        RunExtractions(),
+    ]
 
 
 class Worker:
