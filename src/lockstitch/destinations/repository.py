@@ -132,6 +132,12 @@ class CheckRepository:
             ),
         )
 
+    async def any_claimable(self, now: dt.datetime) -> bool:
+        """A read-only look first: an idle worker polling every second must not take SQLite's
+        write lock (the token refresher needs it) just to find nothing."""
+        found = await self.session.scalar(select(ConnectionCheck.id).where(self._claimable(now)).limit(1))
+        return found is not None
+
     async def claim(
         self, worker_id: str, now: dt.datetime, lease_until: dt.datetime
     ) -> tuple[ConnectionCheck, Destination] | None:

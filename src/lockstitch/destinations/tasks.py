@@ -37,6 +37,9 @@ class CheckDestinations:
         now = utcnow()
         seconds = min(PROBE_TIMEOUT_SECONDS, ctx.settings.runner.check_timeout_seconds)
         lease = max(ctx.settings.runner.lease_seconds, seconds * 3)
+        async with ctx.db.read() as session:
+            if not await CheckRepository(session).any_claimable(now):
+                return False
         async with ctx.db.unit_of_work() as session:
             claimed = await CheckRepository(session).claim(worker_id, now, now + dt.timedelta(seconds=lease))
         if claimed is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.models import ConnectionCheck, Extraction, Source
@@ -22,18 +22,30 @@ class CheckRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    @staticmethod
+    def _claimable(now: dt.datetime) -> Any:
+        return and_(
+            ConnectionCheck.source_id.is_not(None),
+            or_(
+                ConnectionCheck.state == "pending",
+                (ConnectionCheck.state == "running") & (ConnectionCheck.lease_expires_at < now),
+            ),
+        )
+
+    async def any_claimable(self, now: dt.datetime) -> bool:
+        """A read-only look first: an idle worker polling every second must not take SQLite's
+        write lock (the token refresher needs it) just to find nothing."""
+        return (
+            await self.session.scalar(select(ConnectionCheck.id).where(self._claimable(now)).limit(1))
+            is not None
+        )
+
     async def claim_source_checks(
         self, worker_id: str, now: dt.datetime, lease_until: dt.datetime, limit: int
     ) -> list[int]:
         due = (
             select(ConnectionCheck.id)
-            .where(
-                ConnectionCheck.source_id.is_not(None),
-                or_(
-                    ConnectionCheck.state == "pending",
-                    (ConnectionCheck.state == "running") & (ConnectionCheck.lease_expires_at < now),
-                ),
-            )
+            .where(self._claimable(now))
             .order_by(ConnectionCheck.created_at, ConnectionCheck.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -90,6 +102,20 @@ class ExtractionRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def any_due(self, now: dt.datetime) -> bool:
+        """Anything to claim or to finish as failed (read-only; see CheckRepository.any_claimable)."""
+        found = await self.session.scalar(
+            select(Extraction.id)
+            .where(
+                or_(
+                    (Extraction.state == "pending") & Extraction.cancel_requested_at.is_(None),
+                    (Extraction.state == "running") & (Extraction.lease_expires_at < now),
+                )
+            )
+            .limit(1)
+        )
+        return found is not None
 
     async def claim(
         self, worker_id: str, now: dt.datetime, lease_until: dt.datetime, limit: int

@@ -36,6 +36,9 @@ class RunConnectionChecks:
         if room <= 0:
             return False
         now = utcnow()
+        async with ctx.db.read() as session:
+            if not await CheckRepository(session).any_claimable(now):
+                return False
         async with ctx.db.unit_of_work() as session:
             ids = await CheckRepository(session).claim_source_checks(
                 worker_id, now, _lease_until(ctx, now), room
@@ -120,6 +123,9 @@ class RunExtractions:
 
     async def run_once(self, ctx: Context, worker_id: str) -> bool:
         now = utcnow()
+        async with ctx.db.read() as session:
+            if not await ExtractionRepository(session).any_due(now):
+                return False
         async with ctx.db.unit_of_work() as session:
             repo = ExtractionRepository(session)
             for job in await repo.fail_lapsed(now):
