@@ -1,7 +1,8 @@
 """hp-mysql (the machine's MariaDB, pipelinewise-tap-mysql) -> lockstitch.duckdb (target-duckdb):
 a full first run lands the rows in the DuckDB file under LOCKSTITCH_HOME, in the schema named
 after the source; after rows change in MariaDB the next run brings only the changed ones for the
-INCREMENTAL stream (the FULL_TABLE one comes whole), and the deselected field never arrives."""
+INCREMENTAL stream (the FULL_TABLE one comes whole, upserts keep one row per key), and a field the
+partner deselected arrives exactly when spec 3.9's replication table says it does."""
 
 from __future__ import annotations
 

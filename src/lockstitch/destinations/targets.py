@@ -41,6 +41,8 @@ def target_config(ctx: Context, destination: Destination, source_name: str) -> d
         if key is None or where is None:
             raise ConfigError(f"property {store.property} {local.OUTSIDE_HOME}")
         config[key] = str(where / source_name if store.folder_per_source else where)
+        # Targets open a file but do not make its folder (target-duckdb: "No such file").
+        (where if store.folder_per_source else where.parent).mkdir(parents=True, exist_ok=True)
     if target.schema_key:
         config[target.schema_key] = source_name
     return config

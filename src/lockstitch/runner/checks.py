@@ -88,9 +88,14 @@ class CheckRun:
         runner = self.ctx.settings.runner
         try:
             async with tap_connection(
-                self.ctx, self.worker_id, self.source, source_type, tap, runner.check_timeout_seconds
+                self.ctx,
+                self.worker_id,
+                self.source,
+                source_type,
+                tap,
+                runner.check_timeout_seconds,
+                self.secrets,
             ) as connection:
-                self.secrets += connection.secrets
                 return await self._discover(source_type, tap, executable, connection.config)
         except CredentialsUnavailable as exc:
             raise CheckFailedError(f"the source's OAuth credentials cannot be used: {exc.message}") from None

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from lockstitch.catalog.models import ConfigMapping, TapDef
@@ -35,18 +35,23 @@ from lockstitch.sources import credentials
 @dataclass
 class TapConnection:
     config: dict[str, Any]
-    secrets: list[str] = field(default_factory=list)
     relay: Relay | None = None
 
 
 @contextlib.asynccontextmanager
 async def tap_connection(
-    ctx: Context, worker_id: str, source: Source, source_type: SourceType, tap: TapDef, run_seconds: float
+    ctx: Context,
+    worker_id: str,
+    source: Source,
+    source_type: SourceType,
+    tap: TapDef,
+    run_seconds: float,
+    secrets: list[str],
 ) -> AsyncIterator[TapConnection]:
     """Raises ``CredentialsUnavailable`` (OAuth) or ``ConfigError`` (a property the tap cannot take).
-    The relay, when the tap uses one, serves until the block ends."""
+    The relay, when the tap uses one, serves until the block ends. Every secret in play is
+    appended to ``secrets`` (the caller's scrub list) as soon as it exists, mid-run included."""
     values: dict[str, Any] = dict(source.properties)
-    secrets: list[str] = []
     for name in source.credentials:
         value = credentials.unseal(ctx.keyring, source, name)
         values[name] = value
@@ -55,9 +60,7 @@ async def tap_connection(
     mapping = dict(tap.config)
     settings = dict(tap.settings)
     if source_type.definition.oauth is None:
-        yield TapConnection(
-            build_config(mapping, settings, values, files_root=ctx.settings.files_root), secrets
-        )
+        yield TapConnection(build_config(mapping, settings, values, files_root=ctx.settings.files_root))
         return
     engine = TokenEngine(ctx, worker_id)
     handed = await engine.tap_credentials(source.account_id, source.id, run_seconds)
@@ -66,16 +69,14 @@ async def tap_connection(
         values.update(handed.values)
         if tap.access_token_key:
             mapping["access_token"] = ConfigMapping(key=tap.access_token_key)
-        yield TapConnection(
-            build_config(mapping, settings, values, files_root=ctx.settings.files_root), secrets
-        )
+        yield TapConnection(build_config(mapping, settings, values, files_root=ctx.settings.files_root))
         return
 
     async def fresh() -> tuple[str, dt.datetime]:
         vended = await engine.access_token(source.account_id, source.id, None)
         return vended.access_token, vended.expires_at
 
-    async with token_relay(fresh) as relay:
+    async with token_relay(fresh, secrets) as relay:
         spec = tap.token_relay
         settings.update(spec.settings)
         config = build_config(mapping, settings, values, files_root=ctx.settings.files_root)
@@ -87,5 +88,4 @@ async def tap_connection(
                 spec.refresh_token_key: relay.refresh_token,
             }
         )
-        # The relay's throwaway credentials and every token it hands out are secrets too.
-        yield TapConnection(config, secrets + relay.secrets_in_play, relay)
+        yield TapConnection(config, relay)

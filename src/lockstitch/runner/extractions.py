@@ -101,9 +101,8 @@ class ExtractionRun:
         names = {_message_stream(s): s.stream_name for s in streams}
         try:
             async with tap_connection(
-                self.ctx, self.worker_id, source, source_type, tap, limit
+                self.ctx, self.worker_id, source, source_type, tap, limit, self.log.secrets
             ) as connection:
-                self.log.secrets += connection.secrets
                 with workspace(self.ctx.settings.home / "tmp", prefix="run-") as ws:
                     tap_argv: list[str | Path] = [
                         tap_exe,
@@ -157,6 +156,8 @@ class ExtractionRun:
         if result.timed_out:
             limit = self.ctx.settings.runner.extraction_timeout_seconds
             outcome.tap_description = f"the run did not finish within {limit:g} seconds"
+        elif result.tap_exit != 0 and result.tap_stopped_for_target:
+            outcome.tap_description = "stopped: the target exited before taking all records"
         elif result.tap_exit != 0:
             outcome.tap_description = error_message(
                 result.tap_tail, self.log.secrets, f"the tap exited with {result.tap_exit}"

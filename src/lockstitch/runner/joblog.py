@@ -77,3 +77,11 @@ def stopped_before_start(job_name: str) -> str:
     log.line("main", "INFO", f"Replication job {job_name} was stopped before it started")
     log.line("main", "INFO", exit_line(None, None, None, terminated=True))
     return log.text()
+
+
+def lapsed(job_name: str, reason: str) -> str:
+    """The log of a job whose worker died: the worker's own lines are lost."""
+    log = JobLog()
+    log.line("main", "ERROR", f"Replication job {job_name} failed: {reason}")
+    log.line("main", "INFO", exit_line(0, None, None, terminated=True))
+    return log.text()

@@ -36,6 +36,8 @@ class PipeResult:
     target_tail: list[str]
     timed_out: bool = False
     cancelled: bool = False
+    # The target went away first and the tap was stopped for it (its exit says nothing).
+    tap_stopped_for_target: bool = False
     bytes_piped: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -79,6 +81,7 @@ async def run_pipe(
     target_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
     states: list[bytes] = []
     piped = [0]
+    stopped_for_target = [False]
 
     async def forward() -> None:
         assert tap.stdout is not None
@@ -90,6 +93,7 @@ async def run_pipe(
                 piped[0] += len(chunk)
                 await target.stdin.drain()
         except (BrokenPipeError, ConnectionResetError):
+            stopped_for_target[0] = True
             kill_group(tap)  # the target is gone: nothing can take the tap's output any more
         finally:
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
@@ -128,6 +132,7 @@ async def run_pipe(
         target_tail=list(target_tail),
         timed_out=timed_out,
         cancelled=was_cancelled,
+        tap_stopped_for_target=stopped_for_target[0],
         bytes_piped=piped[0],
     )
 

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lockstitch.models import ConnectionCheck, Extraction, Source
+from lockstitch.models import ConnectionCheck, Extraction, ExtractionLog, Source
+from lockstitch.runner import joblog
 
 
 class CheckRepository:
@@ -147,12 +148,17 @@ class ExtractionRepository:
             )
         )
         for extraction in lapsed:
+            reason = (
+                "the worker running this extraction stopped (its lease lapsed); "
+                "the next run resumes from the last confirmed state"
+            )
             extraction.state = "failed"
             extraction.completion_time = now
             extraction.lease_expires_at = None
-            extraction.tap_description = extraction.tap_description or (
-                "the worker running this extraction stopped (its lease lapsed); "
-                "the next run resumes from the last confirmed state"
+            extraction.tap_description = extraction.tap_description or reason
+            # The worker's own log died with it: this one says what happened, in the usual format.
+            self.session.add(
+                ExtractionLog(extraction_id=extraction.id, content=joblog.lapsed(extraction.job_name, reason))
             )
         return [e.job_name for e in lapsed]
 

@@ -20,8 +20,18 @@ from lockstitch.runner.checks import CheckRun
 from lockstitch.runner.extractions import ExtractionRun
 from lockstitch.runner.plugins import Plugins
 from lockstitch.runner.repository import CheckRepository, ExtractionRepository
+from lockstitch.runner.workspace import sweep_orphans
 
 log = get_logger("lockstitch.runner")
+
+
+def _sweep_once(ctx: Context, done: list[bool]) -> None:
+    """On a worker's first poll: remove workspaces a killed worker left behind."""
+    if not done:
+        done.append(True)
+        swept = sweep_orphans(ctx.settings.home / "tmp")
+        if swept:
+            log.info("removed workspaces of stopped workers", count=swept)
 
 
 class RunConnectionChecks:
@@ -30,8 +40,10 @@ class RunConnectionChecks:
     def __init__(self) -> None:
         self._running: set[asyncio.Task[None]] = set()
         self._plugins: Plugins | None = None  # one per worker: concurrent checks share its locks
+        self._swept: list[bool] = []
 
     async def run_once(self, ctx: Context, worker_id: str) -> bool:
+        _sweep_once(ctx, self._swept)
         room = ctx.settings.runner.check_concurrency - len(self._running)
         if room <= 0:
             return False
@@ -112,6 +124,7 @@ class RunExtractions:
     def __init__(self) -> None:
         self._running: set[asyncio.Task[None]] = set()
         self._plugins: Plugins | None = None
+        self._swept: list[bool] = []
 
     @property
     def busy(self) -> bool:
@@ -122,6 +135,7 @@ class RunExtractions:
             await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
 
     async def run_once(self, ctx: Context, worker_id: str) -> bool:
+        _sweep_once(ctx, self._swept)
         now = utcnow()
         async with ctx.db.read() as session:
             if not await ExtractionRepository(session).any_due(now):

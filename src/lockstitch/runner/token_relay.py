@@ -45,9 +45,15 @@ class Relay:
 
 
 @contextlib.asynccontextmanager
-async def token_relay(fresh_token: TokenSource) -> AsyncIterator[Relay]:
-    """Serve ``fresh_token()`` at ``relay.url`` until the block ends."""
+async def token_relay(
+    fresh_token: TokenSource, secrets_sink: list[str] | None = None
+) -> AsyncIterator[Relay]:
+    """Serve ``fresh_token()`` at ``relay.url`` until the block ends. Every secret in play (the
+    throwaway credentials, each token handed out) is appended to ``secrets_sink`` as it appears,
+    so a log scrubbing with that list also hides tokens handed out mid-run."""
     relay = Relay("", f"run-{secrets.token_hex(8)}", secrets.token_urlsafe(24), secrets.token_urlsafe(24))
+    if secrets_sink is not None:
+        relay.secrets_in_play = secrets_sink
     relay.secrets_in_play += [relay.client_secret, relay.refresh_token]
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -1,7 +1,9 @@
 """A private scratch directory per job: config files with secrets live here and nowhere else.
 
 The directory is mode 0700 and every file 0600; it is removed when the job ends, whatever
-happened, so credentials never outlive the run on disk.
+happened. A worker killed outright (SIGKILL, power loss) cannot clean up, so its directory names
+carry its pid and the next worker sweeps away those of processes that no longer exist: config
+files with credentials never outlive their run by more than a worker restart.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -43,8 +46,36 @@ class Workspace:
 def workspace(parent: Path | None = None, prefix: str = "job-") -> Iterator[Workspace]:
     if parent is not None:
         parent.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix=f"lockstitch-{prefix}", dir=parent))  # mkdtemp makes it 0700
+    # mkdtemp makes it 0700; the pid lets sweep_orphans() tell a dead worker's leftovers.
+    path = Path(tempfile.mkdtemp(prefix=f"lockstitch-{prefix}{os.getpid()}-", dir=parent))
     try:
         yield Workspace(path)
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+_OWNED = re.compile(r"^lockstitch-[a-z]+-(\d+)-")
+
+
+def sweep_orphans(parent: Path) -> int:
+    """Remove the workspaces of processes that are gone; returns how many."""
+    if not parent.is_dir():
+        return 0
+    removed = 0
+    for entry in parent.iterdir():
+        match = _OWNED.match(entry.name)
+        if match is None or not entry.is_dir() or _alive(int(match.group(1))):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: not ours to judge
+        return True
+    return True
