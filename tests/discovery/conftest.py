@@ -13,6 +13,7 @@ import pytest
 
 from lockstitch.context import Context
 from lockstitch.runner.tasks import RunConnectionChecks
+from tests import canary
 from tests.conftest import POSTGRES_ADMIN
 
 PG_SEED = """
@@ -59,6 +60,17 @@ INSERT INTO stock (product_id, quantity) VALUES (1, 100), (3, 2);
 """
 MARIADB_USER = "lockstitch_tap"
 MARIADB_PASSWORD = "tap-password-Qx7"
+# Every database password the discovery and replication tests hand Lockstitch: the suite-wide
+# canary scan (tests/canary.py) fails the run if one shows up in a log line or a response.
+DATABASE_PASSWORDS = (
+    MARIADB_PASSWORD,
+    "trust-auth-ignores-this",
+    "another-ignored-one",
+    "trust-ignores-it",
+    "wrong-password-9d3f1c",
+    "target-password-never-logged",
+)
+canary.remember(*DATABASE_PASSWORDS)
 
 
 def _suffix() -> str:
