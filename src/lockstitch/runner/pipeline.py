@@ -43,25 +43,55 @@ class PipeResult:
 
 
 class RecordCounter:
-    """Counts RECORD messages per stream in a byte stream of Singer lines (split anywhere)."""
+    """Counts RECORD messages per stream in a byte stream of Singer lines (split anywhere).
+
+    The pipe's speed matters (bench/: replication), so a chunk is scanned by C code: one regex
+    pass finds every line that starts as a RECORD message with its stream (Singer writers put
+    ``type`` then ``stream`` first), and a plain count of ``"RECORD"`` tokens checks that nothing
+    was missed. Only a chunk where the two disagree (a writer with another key order, a field
+    named RECORD) is walked line by line.
+    """
+
+    _FAST = re.compile(rb'\n\{"type": ?"RECORD", ?"stream": ?"((?:[^"\\\n]|\\.)*)"')
 
     def __init__(self) -> None:
         self.counts: collections.Counter[str] = collections.Counter()
-        self._rest = b""
+        self._rest = b"\n"
 
     def feed(self, chunk: bytes) -> None:
         data = self._rest + chunk
         end = data.rfind(b"\n")
-        if end == -1:
+        if end <= 0:
             self._rest = data
             return
-        self._rest = data[end + 1 :]
-        for line in data[:end].split(b"\n"):
+        self._rest = data[end:]  # keeps the newline: the next line start is matched as "\n{"
+        lines = data[:end]
+        names = self._FAST.findall(lines)
+        # Every "RECORD" token in the chunk is accounted for by a matched line start: nothing
+        # else (a writer with another key order, a field or value named RECORD) to look at.
+        if len(names) == lines.count(b'"RECORD"'):
+            self.counts.update(_decoded(names))
+            return
+        for line in lines.split(b"\n"):
             head = line[:160]
             if _RECORD.search(head):
                 match = _STREAM.search(head) or _STREAM.search(line)
                 if match:
-                    self.counts[match.group(1).decode("utf-8", "replace")] += 1
+                    self.counts[_name(match.group(1))] += 1
+
+
+def _decoded(names: list[bytes]) -> collections.Counter[str]:
+    return collections.Counter({_name(k): v for k, v in collections.Counter(names).items()})
+
+
+def _name(raw: bytes) -> str:
+    """A stream name as it appears inside the JSON string (escapes undone)."""
+    if b"\\" not in raw:
+        return raw.decode("utf-8", "replace")
+    try:
+        return str(json.loads(b'"' + raw + b'"'))
+    except ValueError:
+        return raw.decode("utf-8", "replace")
 
 
 async def run_pipe(
