@@ -75,3 +75,22 @@ async def test_a_path_outside_the_root_is_refused(client: httpx.AsyncClient, acc
     )
     assert response.status_code == 400
     assert response.json()["data"]["bad_properties"] == ["path"]
+
+
+async def test_the_checks_log_says_what_ran(
+    ctx: Context, client: httpx.AsyncClient, account: AccountHandle
+) -> None:
+    folder = ctx.settings.files_root / "logs"
+    folder.mkdir(parents=True)
+    (folder / "a.csv").write_text("id,name\n1,Ada\n")
+    sid = await _source(client, account, "logs/*.csv")
+    await run_checks(ctx)
+    response = await client.get(f"/v4/sources/{sid}/last-connection-check/log", headers=account.headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert "running tap-spreadsheets --discover" in text
+    assert "running --test (one record per stream)" in text
+    assert "discovered 1 streams" in text
+    other = await client.get("/v4/sources/999999/last-connection-check/log", headers=account.headers)
+    assert other.status_code == 400

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import PlainTextResponse
 
 from lockstitch.accounts.auth import Principal, authenticated
 from lockstitch.kit.errors import SourceError
@@ -106,3 +107,17 @@ async def last_connection_check(request: Request, source_id: SourceId, who: Auth
     ctx = context_of(request)
     async with ctx.db.read() as session:
         return JSONResponse(await service.last_connection_check(session, who, source_id))
+
+
+@router.get(
+    "/v4/sources/{source_id}/last-connection-check/log",
+    summary="The log of the source's last connection check (Lockstitch extension)",
+    description="Plugin installation on first use, the tap's messages (secrets removed), the outcome.",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}}}, **schemas.error_responses(400, 401, 404)},
+)
+async def last_connection_check_log(request: Request, source_id: SourceId, who: Auth) -> PlainTextResponse:
+    ctx = context_of(request)
+    async with ctx.db.read() as session:
+        text = await service.last_connection_check_log(session, who, source_id)
+    return PlainTextResponse(text, headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})

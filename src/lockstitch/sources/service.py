@@ -197,6 +197,16 @@ async def list_sources(session: AsyncSession, ctx: Context, who: Principal) -> l
 
 
 async def last_connection_check(session: AsyncSession, who: Principal, raw_id: str) -> dict[str, Any]:
+    return check_json(await _last_check(session, who, raw_id))
+
+
+async def last_connection_check_log(session: AsyncSession, who: Principal, raw_id: str) -> str:
+    """The check's own log (plugin installation, the tap's stderr, scrubbed): an extension."""
+    check = await _last_check(session, who, raw_id)
+    return check.log or ""
+
+
+async def _last_check(session: AsyncSession, who: Principal, raw_id: str) -> ConnectionCheck:
     repo = SourceRepository(session)
     found = await repo.get(who.account_id, parse_id(raw_id))
     if found is None:
@@ -205,7 +215,7 @@ async def last_connection_check(session: AsyncSession, who: Principal, raw_id: s
     check = await repo.check(who.account_id, source.check_job_name) if source.check_job_name else None
     if check is None:
         raise errors.no_connection_check(source.id)
-    return check_json(check)
+    return check
 
 
 async def _checked_new_name(repo: SourceRepository, account_id: int, display_name: str) -> str:
