@@ -20,6 +20,9 @@ from tests.oauth_server.harness import OidcProvider, token_request_async
 
 pytestmark = pytest.mark.slow
 SOAK_SECONDS = float(os.environ.get("LOCKSTITCH_SOAK_SECONDS", "180"))
+# The three minutes run on PostgreSQL (the fleet database); SQLite, the same code, soaks
+# for a third of it to keep `make test` short.
+SQLITE_SHARE = 1 / 3
 
 
 async def _introspect(provider: OidcProvider, token: str) -> dict[str, object]:
@@ -30,7 +33,10 @@ async def _introspect(provider: OidcProvider, token: str) -> dict[str, object]:
     return dict(response.json())
 
 
-async def test_tokens_never_expire_in_use(oauth_ctx: Context, oidc: OidcProvider, partner: Partner) -> None:
+async def test_tokens_never_expire_in_use(
+    oauth_ctx: Context, oidc: OidcProvider, partner: Partner, backend: str
+) -> None:
+    soak = SOAK_SECONDS * (SQLITE_SHARE if backend == "sqlite" else 1)
     managed = await partner.create(rest_source_body(oidc.token_endpoint, name="Managed"))
     assert (await partner.managed_handshake(oidc, managed["id"]))["status"] == ["succeeded"]
     own = await partner.create(rest_source_body(oidc.token_endpoint, name="Own"))
@@ -43,7 +49,7 @@ async def test_tokens_never_expire_in_use(oauth_ctx: Context, oidc: OidcProvider
     handed_out = 0
     expired: list[str] = []
     failures: list[str] = []
-    deadline = time.monotonic() + SOAK_SECONDS
+    deadline = time.monotonic() + soak
     try:
         while time.monotonic() < deadline:
             for source in (managed, own):
@@ -63,10 +69,10 @@ async def test_tokens_never_expire_in_use(oauth_ctx: Context, oidc: OidcProvider
     stats = oidc.stats()
     assert failures == []
     assert expired == []
-    assert handed_out > SOAK_SECONDS * 2  # the partner really asked all along
+    assert handed_out > soak * 2  # the partner really asked all along
     assert stats["reuse_detected"] == 0
     assert stats["invalid_grant"] == 0
     # Both credentials were refreshed about every five seconds (half of a 10 s lifetime).
-    assert stats["refresh_success"] >= 2 * SOAK_SECONDS / 10
+    assert stats["refresh_success"] >= 2 * soak / 10
     for source in (managed, own):
         assert (await partner.health(source["id"]))["status"] in ("valid", "refreshing")
