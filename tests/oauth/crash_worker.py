@@ -13,6 +13,7 @@ from typing import Any
 def run(settings: dict[str, Any]) -> None:
     from lockstitch.config import Settings  # noqa: PLC0415 - preloaded by the fork server
     from lockstitch.context import build_context  # noqa: PLC0415
+    from lockstitch.oauth.tasks import RefreshCredentials  # noqa: PLC0415
     from lockstitch.worker.loop import Worker  # noqa: PLC0415
 
     async def main() -> None:
@@ -20,7 +21,8 @@ def run(settings: dict[str, Any]) -> None:
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         try:
-            await Worker(ctx).run(stop)
+            # The worker loop with the one job under test: the others only slow it down here.
+            await Worker(ctx, jobs=[RefreshCredentials()]).run(stop)
         finally:
             await ctx.close()
 

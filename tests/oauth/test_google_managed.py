@@ -36,7 +36,7 @@ def google_ctx(make_ctx: MakeContext, google: GoogleStandIn) -> Context:
         public_url="https://lockstitch.test",
         oauth={
             "providers": {"google": {"client_id": google.client_id, "client_secret": google.client_secret}},
-            "reauth_confirm_seconds": 0.05,
+            "reauth_confirm_seconds": 1.0,  # long enough for the checks in between on a busy machine
         },
     )
 
@@ -173,7 +173,7 @@ async def test_invalid_grant_twice_needs_reauth_then_reauthorize(
         health = (await http.get(f"/v4/sources/{source['id']}/credentials", headers=who.headers)).json()
         assert health["status"] == "backing_off"  # one confirmation attempt first...
         assert await engine.refresh_if_due(credential.id, within=7200) == "not_needed"  # ...a little later
-        await asyncio.sleep(0.15)
+        await asyncio.sleep(2.05)  # the confirmation waits 1-2 x reauth_confirm_seconds
         assert await engine.refresh_if_due(credential.id, within=7200) == "reauth"
 
         health = (await http.get(f"/v4/sources/{source['id']}/credentials", headers=who.headers)).json()
