@@ -51,6 +51,7 @@ bench: install-dev services
 	$(BIN)/python -m bench api --postgres --out .lockstitch-bench/api-postgres.json
 	$(BIN)/python -m bench refresh
 	$(BIN)/python -m bench refresh --postgres --out .lockstitch-bench/refresh-postgres.json
+	$(BIN)/python -m bench replication
 
 clean:
 	rm -rf $(VENV) .lockstitch .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -9,10 +9,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import api, refresh
+from bench import api, refresh, replication
 
 # name -> main(argv) returning an exit code; each prints its figures and writes its JSON.
-BENCHMARKS: dict[str, Callable[[list[str]], int]] = {"api": api.main, "refresh": refresh.main}
+BENCHMARKS: dict[str, Callable[[list[str]], int]] = {
+    "api": api.main,
+    "refresh": refresh.main,
+    "replication": replication.main,
+}
 
 
 def main(argv: list[str]) -> int:
