@@ -86,6 +86,12 @@ class RunnerSettings(BaseModel):
 
     # Where plugin virtualenvs live (default: $LOCKSTITCH_HOME/plugins).
     plugins_dir: Path | None = None
+
+    @field_validator("plugins_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
     # The Python that plugin virtualenvs are made from (default: the one running Lockstitch).
     python: str | None = None
     plugin_install_timeout_seconds: float = 900.0
@@ -153,6 +159,13 @@ class Settings(BaseSettings):
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
     # Fault-injection tests only: "<point>[:<n>]" kills the process at the n-th pass (kit.failpoints).
     crash_at: str | None = None
+
+    @field_validator("home", "local_files_root", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        # Plugins run with their workspace as working directory: a relative home (make run's
+        # ./.lockstitch) would point their executable and config paths nowhere.
+        return value.expanduser().resolve() if value is not None else None
 
     @field_validator("encryption_keys", mode="before")
     @classmethod

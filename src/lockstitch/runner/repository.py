@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lockstitch.kit.time import utcnow
 from lockstitch.models import ConnectionCheck, Extraction, ExtractionLog, Source
 from lockstitch.runner import joblog
 
@@ -180,3 +181,17 @@ class ExtractionRepository:
 
     async def get(self, extraction_id: int) -> Extraction | None:
         return await self.session.get(Extraction, extraction_id)
+
+    async def fail(self, extraction_id: int, worker_id: str, reason: str) -> None:
+        """End a job this worker holds as failed, with a log saying why (no-op if not ours)."""
+        extraction = await self.session.get(Extraction, extraction_id, with_for_update=True)
+        if extraction is None or extraction.claimed_by != worker_id or extraction.state != "running":
+            return
+        extraction.state = "failed"
+        extraction.completion_time = utcnow()
+        extraction.lease_expires_at = None
+        extraction.tap_description = reason
+        if await self.session.get(ExtractionLog, extraction_id) is None:
+            self.session.add(
+                ExtractionLog(extraction_id=extraction_id, content=joblog.lapsed(extraction.job_name, reason))
+            )

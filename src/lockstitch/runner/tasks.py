@@ -110,8 +110,22 @@ async def _run_leased(ctx: Context, worker_id: str, check_id: int, plugins: Plug
         with contextlib.suppress(asyncio.CancelledError):
             await work
         raise
-    except Exception:
+    except Exception as exc:
+        # A bug must not leave the check running (it would be retried forever): end it failed.
         log.exception("connection check crashed", check=check.name)
+        async with ctx.db.unit_of_work() as session:
+            await CheckRepository(session).finish(
+                check_id,
+                worker_id,
+                {
+                    "state": "failed",
+                    "completion_time": utcnow(),
+                    "check_exit_status": 1,
+                    "discovery_error_message": (
+                        f"the check could not run ({type(exc).__name__}); see the worker's log"
+                    ),
+                },
+            )
 
 
 class RunExtractions:
@@ -197,5 +211,12 @@ async def _extract_leased(ctx: Context, worker_id: str, extraction_id: int, plug
         with contextlib.suppress(asyncio.CancelledError):
             await work
         raise
-    except Exception:
+    except Exception as exc:
+        # A bug must not leave the job running until its lease lapses: end it failed, with a log.
         log.exception("extraction crashed", job=extraction.job_name)
+        async with ctx.db.unit_of_work() as session:
+            await ExtractionRepository(session).fail(
+                extraction_id,
+                worker_id,
+                f"the extraction could not run ({type(exc).__name__}); see the worker's log",
+            )
