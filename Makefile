@@ -45,7 +45,7 @@ services:
 	@scripts/ensure-postgres.sh
 	@scripts/ensure-mariadb.sh
 
-## API throughput and token refreshes as ratios, on SQLite and on PostgreSQL (~4 minutes).
+## API throughput, token refreshes and replication as ratios (~35 minutes; replication ~25 of them).
 bench: install-dev services
 	$(BIN)/python -m bench api
 	$(BIN)/python -m bench api --postgres --out .lockstitch-bench/api-postgres.json
