@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from lockstitch.context import Context
 from lockstitch.kit.logging import get_logger
@@ -87,22 +89,14 @@ def _lease_until(ctx: Context, now: dt.datetime) -> dt.datetime:
     return now + dt.timedelta(seconds=ctx.settings.runner.lease_seconds)
 
 
-async def _run_leased(ctx: Context, worker_id: str, check_id: int, plugins: Plugins) -> None:
-    async with ctx.db.read() as session:
-        found = await CheckRepository(session).get_with_source(check_id)
-    if found is None:
-        return
-    check, source = found
-    work = asyncio.create_task(CheckRun(ctx, worker_id, check, source, plugins).run())
+async def _under_lease(work: asyncio.Task[Any], beat: float, renew: Callable[[], Awaitable[bool]]) -> None:
+    """Await ``work``, renewing its lease every ``beat`` seconds; stop it when ``renew`` says the
+    lease is gone (another worker has the job now). Cancelling this stops the work first.
+    The work's own exception propagates to the caller."""
     try:
         while not work.done():
-            done, _ = await asyncio.wait({work}, timeout=ctx.settings.runner.lease_seconds / 3)
-            if done:
-                break
-            async with ctx.db.unit_of_work() as session:
-                kept = await CheckRepository(session).renew(check_id, worker_id, _lease_until(ctx, utcnow()))
-            if not kept:
-                log.warning("connection check lease lost; abandoning it here", check=check.name)
+            done, _ = await asyncio.wait({work}, timeout=beat)
+            if not done and not await renew():
                 work.cancel()
         await work
     except asyncio.CancelledError:
@@ -110,6 +104,25 @@ async def _run_leased(ctx: Context, worker_id: str, check_id: int, plugins: Plug
         with contextlib.suppress(asyncio.CancelledError):
             await work
         raise
+
+
+async def _run_leased(ctx: Context, worker_id: str, check_id: int, plugins: Plugins) -> None:
+    async with ctx.db.read() as session:
+        found = await CheckRepository(session).get_with_source(check_id)
+    if found is None:
+        return
+    check, source = found
+
+    async def renew() -> bool:
+        async with ctx.db.unit_of_work() as session:
+            kept = await CheckRepository(session).renew(check_id, worker_id, _lease_until(ctx, utcnow()))
+        if not kept:
+            log.warning("connection check lease lost; abandoning it here", check=check.name)
+        return kept
+
+    work = asyncio.create_task(CheckRun(ctx, worker_id, check, source, plugins).run())
+    try:
+        await _under_lease(work, ctx.settings.runner.lease_seconds / 3, renew)
     except Exception as exc:
         # A bug must not leave the check running (it would be retried forever): end it failed.
         log.exception("connection check crashed", check=check.name)
@@ -189,28 +202,21 @@ async def _extract_leased(ctx: Context, worker_id: str, extraction_id: int, plug
     if extraction is None:
         return
     run = ExtractionRun(ctx, worker_id, extraction, plugins)
+
+    async def renew() -> bool:
+        async with ctx.db.unit_of_work() as session:
+            ours, cancel = await ExtractionRepository(session).renew(
+                extraction_id, worker_id, _lease_until(ctx, utcnow())
+            )
+        if not ours:
+            log.warning("extraction lease lost; abandoning it here", job=extraction.job_name)
+        elif cancel:
+            run.cancelled.set()
+        return ours
+
     work = asyncio.create_task(run.run())
-    beat = min(_HEARTBEAT_SECONDS, ctx.settings.runner.lease_seconds / 3)
     try:
-        while not work.done():
-            done, _ = await asyncio.wait({work}, timeout=beat)
-            if done:
-                break
-            async with ctx.db.unit_of_work() as session:
-                ours, cancel = await ExtractionRepository(session).renew(
-                    extraction_id, worker_id, _lease_until(ctx, utcnow())
-                )
-            if not ours:
-                log.warning("extraction lease lost; abandoning it here", job=extraction.job_name)
-                work.cancel()
-            elif cancel:
-                run.cancelled.set()
-        await work
-    except asyncio.CancelledError:
-        work.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await work
-        raise
+        await _under_lease(work, min(_HEARTBEAT_SECONDS, ctx.settings.runner.lease_seconds / 3), renew)
     except Exception as exc:
         # A bug must not leave the job running until its lease lapses: end it failed, with a log.
         log.exception("extraction crashed", job=extraction.job_name)
