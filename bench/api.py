@@ -175,6 +175,9 @@ def _environment(home: Path, database_url: str | None) -> Iterator[dict[str, str
         "LOCKSTITCH_HOME": str(home),
         "LOCKSTITCH_ENV": "test",
         "LOCKSTITCH_ENCRYPTION_KEYS": generate_key("bench"),
+        # The benchmarks' servers (token endpoint, databases) are on loopback: allowed as an
+        # operator allows an internal network.
+        "LOCKSTITCH_NETWORK__ALLOWED_CIDRS": "127.0.0.0/8,::1/128",
     }
     if database_url:
         ours["LOCKSTITCH_DATABASE_URL"] = database_url

@@ -30,6 +30,7 @@ from lockstitch.config import Settings
 from lockstitch.context import Context, build_context
 from lockstitch.kit.crypto import generate_key
 from lockstitch.kit.logging import configure_logging
+from lockstitch.kit.outbound import Resolver
 from lockstitch.migrations import upgrade
 from lockstitch.models import Base
 from tests import canary
@@ -40,6 +41,7 @@ TEST_KEY = generate_key("test1")
 REPO = Path(__file__).resolve().parent.parent
 TEST_TYPES = REPO / "tests" / "fixtures" / "source_types"
 PLUGINS_CACHE = default_cache_root() / "plugins"
+LOOPBACK_CIDRS = ["127.0.0.0/8", "::1/128"]
 
 
 def _worker_suffix() -> str:
@@ -131,6 +133,9 @@ def make_settings(database_url: str, home: Path, **overrides: Any) -> Settings:
         # Taps and targets from PyPI, installed once per machine (pip's cache makes a fresh
         # install fast too); the plugin tests install into their own directories.
         "runner": {"plugins_dir": PLUGINS_CACHE, "check_timeout_seconds": 120},
+        # Production's outbound policy, with this machine's servers allowed the way an operator
+        # allows an internal network: the test databases and OAuth server live on loopback.
+        "network": {"allowed_cidrs": LOOPBACK_CIDRS},
     }
     values.update(overrides)
     return Settings(**values)
@@ -154,13 +159,19 @@ MakeContext = Callable[..., Context]
 
 @pytest.fixture
 async def make_ctx(migrated: str, tmp_path: Path, catalog: Catalog) -> AsyncIterator[MakeContext]:
-    """Contexts on the test database, with settings overrides and an optional HTTP transport (a
-    stand-in for servers that cannot run here). The database is emptied after the test."""
+    """Contexts on the test database, with settings overrides, an optional HTTP transport (a
+    stand-in for servers that cannot run here) and DNS resolver (names that lead inside, for the
+    outbound policy). The database is emptied after the test."""
     made: list[Context] = []
 
-    def make(*, http_transport: httpx.AsyncBaseTransport | None = None, **overrides: Any) -> Context:
+    def make(
+        *,
+        http_transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver | None = None,
+        **overrides: Any,
+    ) -> Context:
         settings = make_settings(migrated, tmp_path, **overrides)
-        context = build_context(settings, catalog=catalog, http_transport=http_transport)
+        context = build_context(settings, catalog=catalog, http_transport=http_transport, resolver=resolver)
         made.append(context)
         return context
 

@@ -19,6 +19,7 @@ refuses to start without one.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from functools import cached_property
@@ -107,6 +108,34 @@ class RunnerSettings(BaseModel):
     extraction_concurrency: int = 2
 
 
+class NetworkSettings(BaseModel):
+    """Which addresses Lockstitch may reach for partners (``kit.outbound``): everything public,
+    plus what the operator allows here."""
+
+    model_config = {"extra": "forbid"}
+
+    # Loopback and private ranges (RFC 1918, IPv6 unique-local); default: development mode only.
+    allow_private: bool | None = None
+    # Host names reachable whatever they resolve to: exact, or "*.internal.example.com".
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Address ranges always reachable (e.g. "10.20.0.0/16" for the warehouse subnet).
+    allowed_cidrs: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("allowed_hosts", "allowed_cidrs", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):  # LOCKSTITCH_NETWORK__ALLOWED_CIDRS=10.0.0.0/8,192.168.1.0/24
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("allowed_cidrs", mode="after")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad one
+        return value
+
+
 class _TomlSource(PydanticBaseSettingsSource):
     """Reads the file named by ``LOCKSTITCH_CONFIG`` (or the ``config`` init argument)."""
 
@@ -157,6 +186,9 @@ class Settings(BaseSettings):
     local_files_root: Path | None = None
     oauth: OAuthSettings = Field(default_factory=OAuthSettings)
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+    # When set, /metrics, /docs and /openapi.json want it (Bearer, or Basic with it as password).
+    operations_token: SecretStr | None = None
     # Fault-injection tests only: "<point>[:<n>]" kills the process at the n-th pass (kit.failpoints).
     crash_at: str | None = None
 
@@ -207,6 +239,34 @@ class Settings(BaseSettings):
     @property
     def files_root(self) -> Path:
         return self.local_files_root or self.home / "files"
+
+    def account_files_root(self, account_id: int) -> Path:
+        """Where one account's ``lockstitch.local-files`` sources read: its own folder."""
+        return self.files_root / str(account_id)
+
+    @property
+    def warehouses_dir(self) -> Path:
+        return self.home / "warehouses"
+
+    def account_warehouse(self, account_id: int) -> Path:
+        """Where one account's local destinations (DuckDB files, JSONL folders) write."""
+        return self.warehouses_dir / str(account_id)
+
+    @property
+    def allow_private_addresses(self) -> bool:
+        if self.network.allow_private is not None:
+            return self.network.allow_private
+        return self.env == "development"
+
+    def server_paths(self) -> list[Path]:
+        """Lockstitch's own files and folders: never a partner's source or destination."""
+        paths = [self.home / DEV_KEYS_FILE, self.plugins_dir, self.home / "tmp"]
+        if self.is_sqlite:
+            database = Path(self.database.split("///", 1)[-1])
+            paths += [database, database.with_name(database.name + "-wal")]
+        if self.config is not None:
+            paths.append(self.config)
+        return [p.resolve() for p in paths]
 
     @property
     def plugins_dir(self) -> Path:

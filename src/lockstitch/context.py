@@ -18,6 +18,8 @@ from lockstitch.catalog.loader import Catalog, load_catalog
 from lockstitch.config import Settings
 from lockstitch.kit.crypto import Keyring
 from lockstitch.kit.db import Database
+from lockstitch.kit.outbound import OutboundPolicy, Resolver
+from lockstitch.kit.outbound_http import GuardedTransport, pinned_transport
 from lockstitch.oauth.providers import Providers
 
 
@@ -31,8 +33,11 @@ class Context:
     # Names this process in leases it takes (host:pid:random; unique even after a pid is reused).
     process_id: str
     # The one HTTP client of the process (OAuth token requests...). Tests hand in a transport to
-    # stand in for servers that cannot run here (Google's), at the transport layer.
+    # stand in for servers that cannot run here (Google's), at the transport layer. Every request
+    # goes through the outbound policy unless marked trusted (kit.outbound_http).
     http: httpx.AsyncClient
+    # Where partner-supplied hosts may lead (kit.outbound): checked before anything connects.
+    outbound: OutboundPolicy
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -44,16 +49,25 @@ def build_context(
     *,
     catalog: Catalog | None = None,
     http_transport: httpx.AsyncBaseTransport | None = None,
+    resolver: Resolver | None = None,
 ) -> Context:
-    """Fails fast (``ConfigurationError``) on a missing key or a bad catalogue file."""
+    """Fails fast (``ConfigurationError``) on a missing key or a bad catalogue file. ``resolver``
+    replaces DNS for the outbound policy (tests: names that lead to internal addresses)."""
     keyring = settings.keyring
     catalog = catalog or load_catalog(settings.source_type_dirs)
+    outbound = OutboundPolicy(
+        allow_private=settings.allow_private_addresses,
+        allowed_hosts=settings.network.allowed_hosts,
+        allowed_cidrs=settings.network.allowed_cidrs,
+        resolver=resolver,
+    )
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
     http = httpx.AsyncClient(
-        transport=http_transport,
+        transport=GuardedTransport(outbound, http_transport or pinned_transport(limits)),
         timeout=httpx.Timeout(settings.oauth.http_timeout_seconds, connect=5.0),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         headers={"User-Agent": f"Lockstitch/{__version__}"},
         follow_redirects=False,
+        trust_env=False,
     )
     if settings.is_sqlite:
         settings.home.mkdir(parents=True, exist_ok=True)
@@ -63,6 +77,7 @@ def build_context(
         catalog=catalog,
         keyring=keyring,
         providers=Providers(catalog.providers, settings.oauth),
+        outbound=outbound,
         process_id=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
         http=http,
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import (
+    LOOPBACK_CIDRS,
     PLUGINS_CACHE,
     TEST_KEY,
     _drop_postgres_database,
@@ -41,6 +42,9 @@ def lockstitch_env(fresh_database_url: str, tmp_path: Path) -> dict[str, str]:
             "LOCKSTITCH_LOG_LEVEL": "debug",
             # The embedded worker runs connection checks: share the machine's plugin venvs.
             "LOCKSTITCH_RUNNER__PLUGINS_DIR": str(PLUGINS_CACHE),
+            # The machine's servers (databases, the OAuth server) are on loopback: allowed as an
+            # operator allows an internal network.
+            "LOCKSTITCH_NETWORK__ALLOWED_CIDRS": ",".join(LOOPBACK_CIDRS),
         }
     )
     return env

@@ -173,6 +173,8 @@ def process_env(ctx: Context, config_path: Any, **extra: str) -> dict[str, str]:
         f"issuer = {json.dumps(oauth.issuer)}",
         f"client_id = {json.dumps(oauth.client_id)}",
         f"client_secret = {json.dumps(oauth.client_secret.get_secret_value())}",
+        "[network]",
+        f"allowed_cidrs = {json.dumps(settings.network.allowed_cidrs)}",
     ]
     config_path.write_text("\n".join(lines) + "\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCKSTITCH_")}

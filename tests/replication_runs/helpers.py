@@ -197,6 +197,8 @@ def worker_env(ctx: Context, config_path: Path, *, lease_seconds: float) -> dict
         "[runner]",
         f"plugins_dir = {json.dumps(str(settings.plugins_dir))}",
         f"lease_seconds = {lease_seconds}",
+        "[network]",
+        f"allowed_cidrs = {json.dumps(settings.network.allowed_cidrs)}",
     ]
     config_path.write_text("\n".join(lines) + "\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCKSTITCH_")}
