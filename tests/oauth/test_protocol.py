@@ -35,6 +35,7 @@ async def _call(handler: httpx.MockTransport, client: Client = CLIENT) -> object
             client,
             {"grant_type": "refresh_token", "refresh_token": "rt"},
             timeout=5,
+            trusted=True,
         )
 
 

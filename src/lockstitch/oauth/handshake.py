@@ -152,6 +152,7 @@ async def finish(ctx: Context, params: dict[str, str]) -> CallbackResult:
             provider.managed,
             form,
             timeout=ctx.settings.oauth.http_timeout_seconds,
+            trusted=True,  # the provider's endpoint, as packaged or as the operator configured it
         )
     except OAuthError as exc:
         log.info("authorization code exchange failed", provider=provider.name, error=exc.code)
@@ -218,6 +219,10 @@ async def _store(
     credential.updated_at = now
     await session.flush()
 
+    endpoint = source_type.definition.oauth.token_url_property
+    if endpoint and endpoint in source.properties:
+        # The managed app refreshes at the provider's endpoint; a partner's value would mislead.
+        source.properties = {k: v for k, v in source.properties.items() if k != endpoint}
     apply_token_fields(ctx.keyring, source_type, source, response.raw, provider.spec.token_fields, now)
     apply_token_fields(ctx.keyring, source_type, source, params, provider.spec.callback_fields, now)
     if source.system_pause_reason == "credentials":

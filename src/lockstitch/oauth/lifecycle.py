@@ -279,13 +279,18 @@ class TokenEngine:
             client, refresh_token = self._client_and_token(claim, provider)
             assert provider is not None
             form = self._refresh_form(claim, provider, source_type, refresh_token)
-            token_url = self._token_url(claim, provider, source_type)
+            token_url, trusted = token_endpoint(claim, provider, source_type)
         except OAuthError as exc:
             return await self._settle_failure(claim, exc, [])
         self.failpoints.hit("before_request")
         try:
             response = await token_request(
-                self.ctx.http, token_url, client, form, timeout=self.settings.http_timeout_seconds
+                self.ctx.http,
+                token_url,
+                client,
+                form,
+                timeout=self.settings.http_timeout_seconds,
+                trusted=trusted,
             )
         except OAuthError as exc:
             self.failpoints.hit("after_response")
@@ -329,14 +334,6 @@ class TokenEngine:
                     self.ctx.keyring, claim.credential, oauth.redirect_uri, claim.source_credentials
                 )
         return form
-
-    def _token_url(self, claim: Claim, provider: Provider, source_type: SourceType | None) -> str:
-        oauth = source_type.definition.oauth if source_type else None
-        if oauth is not None and oauth.token_url_property:
-            url = claim.source_properties.get(oauth.token_url_property)
-            if isinstance(url, str) and url:
-                return url
-        return provider.spec.token_url
 
     async def _settle_success(
         self,
@@ -572,6 +569,22 @@ class TokenEngine:
                 return
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.5)
+
+
+def token_endpoint(claim: Claim, provider: Provider, source_type: SourceType | None) -> tuple[str, bool]:
+    """Where a refresh goes, and whether the operator said so (trusted) or a partner did.
+
+    The managed app's credentials go only to the provider's endpoint (packaged, or the
+    operator's override): a partner's ``token_url`` property never receives them. A partner's
+    own client may name its token endpoint on the source (``token_url_property``); that URL is
+    partner input, so the outbound policy decides whether Lockstitch may reach it.
+    """
+    oauth = source_type.definition.oauth if source_type else None
+    if claim.credential.app != "managed" and oauth is not None and oauth.token_url_property:
+        url = claim.source_properties.get(oauth.token_url_property)
+        if isinstance(url, str) and url:
+            return url, False
+    return provider.spec.token_url, True
 
 
 def _source_choice(claim: Claim, source_type: SourceType | None) -> str | None:

@@ -56,7 +56,36 @@ def provided_names(oauth: OAuthDef, credential: OAuthCredential) -> list[str]:
         provided.append(names["refresh_token"])
     if credential.app == "managed" and oauth.redirect_uri:
         provided.append(oauth.redirect_uri)
+    if credential.app == "managed" and oauth.token_url_property:
+        # The managed app refreshes at the provider's own endpoint (lifecycle.token_endpoint).
+        provided.append(oauth.token_url_property)
     return provided
+
+
+async def endpoint_change_refused(
+    session: AsyncSession,
+    source: Source,
+    source_type: SourceType,
+    plain: dict[str, Any],
+    secrets: dict[str, Any],
+) -> str | None:
+    """The endpoint property a change may not touch, if any.
+
+    The operator's managed client secret goes only to the provider's configured token endpoint.
+    A property naming an endpoint (``token_url``) belongs to a partner's own client: while the
+    source's credentials are the managed app's, it cannot be set, unless the same change brings
+    the partner's own ``client_id`` and ``client_secret`` (then the endpoint is theirs).
+    """
+    oauth = source_type.definition.oauth
+    name = oauth.token_url_property if oauth is not None else None
+    if oauth is None or name is None or name not in plain:
+        return None
+    if plain[name] == source.properties.get(name):
+        return None
+    if plain[name] is None or (oauth.client_id in secrets and oauth.client_secret in secrets):
+        return None
+    credential = await CredentialRepository(session).for_source(source.account_id, source.id)
+    return name if credential is not None and credential.app == "managed" else None
 
 
 async def adopt(
@@ -113,3 +142,14 @@ async def adopt(
     credential.updated_at = now
     await session.flush()
     return credential
+
+
+async def endpoint_changed(
+    session: AsyncSession, keyring: Keyring, source: Source, source_type: SourceType, now: dt.datetime
+) -> list[str] | None:
+    """A partner's own client got a new token endpoint: validate it with a refresh right away,
+    as new credentials are. Returns what the credentials provide (None: nothing to revalidate)."""
+    credential = await CredentialRepository(session).for_source(source.account_id, source.id)
+    if credential is None or credential.app == "managed":
+        return None
+    return list((await adopt(session, keyring, source, source_type, {}, now)).provides)

@@ -7,7 +7,9 @@ response or raises ``OAuthError`` sorted into what to do next (ARCHITECTURE.md 3
 * ``client`` (configuration, needs the operator or partner): invalid_client, unauthorized_client,
   unsupported_grant_type, invalid_request;
 * ``retriable``: 5xx, 429, timeouts, connection failures, temporarily_unavailable, unreadable
-  responses. ``retry_after`` carries the provider's Retry-After in seconds when it sent one;
+  responses. ``retry_after`` carries the provider's Retry-After in seconds when it sent one. A
+  partner's own token endpoint that cannot be reached, or that the outbound policy refuses, is
+  ``unreachable`` with the policy's one message (nothing was sent);
 * ``ambiguous``: the request left but no answer came (timeout while reading, dropped connection):
   the provider may have used, and rotated, the refresh token.
 
@@ -23,12 +25,15 @@ import email.utils
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import orjson
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+from lockstitch.kit.outbound import unreachable
+from lockstitch.kit.outbound_http import TRUSTED, OutboundRefused
 
 ErrorClass = Literal["reauth", "client", "retriable", "ambiguous"]
 _REAUTH = {"invalid_grant", "invalid_scope", "access_denied", "consent_required", "login_required"}
@@ -138,7 +143,10 @@ async def token_request(
     form: dict[str, str],
     *,
     timeout: float,  # noqa: ASYNC109 - httpx's per-request timeout, not a cancellation scope
+    trusted: bool,
 ) -> TokenResponse:
+    """``trusted``: the operator configured ``token_url`` (a provider's endpoint); otherwise it
+    came from a partner and the outbound policy decides whether Lockstitch may reach it."""
     data = dict(form)
     headers = {"Accept": "application/json"}
     if client.auth_method == "basic":
@@ -147,15 +155,29 @@ async def token_request(
         data["client_id"] = client.client_id
         data["client_secret"] = client.client_secret
     try:
-        response = await http.post(token_url, data=data, headers=headers, timeout=timeout)
-    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        response = await http.post(
+            token_url, data=data, headers=headers, timeout=timeout, extensions={TRUSTED: trusted}
+        )
+    except (OutboundRefused, httpx.ConnectError, httpx.ConnectTimeout, httpx.InvalidURL) as exc:
         # Nothing reached the provider: safe to retry with the same refresh token.
+        if not trusted:
+            # A partner's endpoint: refused by the outbound policy, no such name, closed port,
+            # all read alike (``kit.outbound.unreachable``), so a token URL is no port scanner.
+            # Retried with backoff, never sent: the partner may fix their DNS or URL.
+            raise OAuthError("retriable", "unreachable", unreachable(_host_of(token_url))) from None
         raise OAuthError("retriable", "connection_failed", type(exc).__name__) from None
     except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
         raise OAuthError("ambiguous", "no_response", type(exc).__name__) from None
     except httpx.HTTPError as exc:
         raise OAuthError("retriable", "http_error", type(exc).__name__) from None
     return _interpret(response)
+
+
+def _host_of(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
 
 
 def _interpret(response: httpx.Response) -> TokenResponse:

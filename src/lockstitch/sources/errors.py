@@ -73,6 +73,18 @@ def invalid_properties(bad: list[str], report_card: dict[str, Any]) -> SourceErr
     )
 
 
+def managed_endpoint(name: str, report_card: dict[str, Any]) -> SourceError:
+    """An endpoint property of a source that uses the operator's managed OAuth app."""
+    return SourceError(
+        "InvalidProperties",
+        f"{name} cannot change while the source uses the managed OAuth app: it refreshes at the "
+        "provider's own endpoint. To use your own token endpoint, send your client_id and "
+        "client_secret (and refresh_token) in the same request.",
+        bad_properties=[name],
+        report_card=report_card,
+    )
+
+
 def not_found(source_id: object) -> SourceError:
     """One answer for a missing id, a malformed id and another account's source."""
     return SourceError("InvalidId", f"source not found ({quoted(source_id, 40)})")

@@ -148,6 +148,11 @@ async def update_source(
     )
     if changes.bad:
         raise errors.invalid_properties(changes.bad, report_card(source, source_type, check_state, provides))
+    refused = await ownership.endpoint_change_refused(
+        session, source, source_type, changes.plain, changes.secrets
+    )
+    if refused is not None:
+        raise errors.managed_endpoint(refused, report_card(source, source_type, check_state, provides))
     _check_cron(changes, who)
 
     provides = await apply_changes(session, ctx, source, source_type, changes, provides)
@@ -287,6 +292,11 @@ async def apply_changes(
     if oauth_values:
         credential = await ownership.adopt(session, ctx.keyring, source, source_type, oauth_values, utcnow())
         return list(credential.provides)
+    oauth = source_type.definition.oauth
+    if oauth is not None and oauth.token_url_property in changes.plain:
+        revalidated = await ownership.endpoint_changed(session, ctx.keyring, source, source_type, utcnow())
+        if revalidated is not None:
+            return revalidated
     return oauth_provides
 
 
