@@ -3,8 +3,9 @@
 * an account and its API token, kept in ``$LOCKSTITCH_HOME/demo-token`` (mode 0600, beside the
   development encryption key) so every ``make run`` can print it again; a revoked or missing
   token is replaced;
-* a DuckDB destination (``$LOCKSTITCH_HOME/warehouse.duckdb``) and a ``lockstitch.local-files``
-  source reading the sample orders shipped in ``demo_data/`` (copied under the files root);
+* a DuckDB destination (``$LOCKSTITCH_HOME/warehouses/<account>/warehouse.duckdb``) and a
+  ``lockstitch.local-files`` source reading the sample orders shipped in ``demo_data/`` (copied
+  into the account's files root, ``$LOCKSTITCH_HOME/files/<account>/demo``);
 * once the embedded worker has checked the source, every stream is selected and the first
   replication runs; the serve command prints when the rows have landed.
 
@@ -91,7 +92,7 @@ async def seed_replication(ctx: Context, demo: Demo) -> int | None:
     from lockstitch.destinations import service as destinations  # noqa: PLC0415
     from lockstitch.sources import service as sources  # noqa: PLC0415
 
-    folder = ctx.settings.files_root / "demo"
+    folder = ctx.settings.account_files_root(demo.account_id) / "demo"
     folder.mkdir(parents=True, exist_ok=True)
     for sample in DEMO_DATA.glob("*.csv"):
         if not (folder / sample.name).exists():
@@ -159,7 +160,7 @@ async def finish_setup(ctx: Context, demo: Demo, source_id: int, say: Callable[[
     async with ctx.db.read() as session:
         done = await session.scalar(select(Extraction).where(Extraction.job_name == job_name))
     rows = sum(done.records.values()) if done else 0
-    warehouse = ctx.settings.home / "warehouse.duckdb"
+    warehouse = ctx.settings.account_warehouse(demo.account_id) / "warehouse.duckdb"
     say(f"demo: {rows} rows landed in {warehouse}, schema demo_shop_orders. Look at them with:")
     say('  .venv/bin/lockstitch duckdb "SELECT * FROM demo_shop_orders.orders LIMIT 5"')
 

@@ -81,7 +81,7 @@ def test_targets() -> None:
         True,
     )
     assert {k: (m.key, m.convert) for k, m in postgres.config.items()} == {
-        "host": ("host", "string"),
+        "host": ("host", "host"),  # through the outbound policy, then pinned
         "port": ("port", "integer"),
         "username": ("user", "string"),
         "password": ("password", "string"),

@@ -133,7 +133,11 @@ async def test_local_path_outside_home(client: httpx.AsyncClient, account: Accou
         headers=account.headers,
         json={"type": "lockstitch.duckdb", "properties": {"path": path}},
     )
-    assert_plain(response, 400, "property path must name a location inside the Lockstitch home directory")
+    assert_plain(
+        response,
+        400,
+        "property path must name a location inside the account's own folder for local destinations",
+    )
 
 
 async def test_put_errors(

@@ -59,7 +59,7 @@ async def test_postgres_target_config(
     client: httpx.AsyncClient, account: AccountHandle, ctx: Context
 ) -> None:
     created = await create(client, account)
-    config = target_config(ctx, await _row(ctx, created["id"]), "my_source")
+    config = await target_config(ctx, await _row(ctx, created["id"]), "my_source")
     assert config == {
         "ssl_mode": "require",
         "add_record_metadata": True,
@@ -74,9 +74,11 @@ async def test_postgres_target_config(
 
 
 async def test_local_target_configs(client: httpx.AsyncClient, account: AccountHandle, ctx: Context) -> None:
-    home = ctx.settings.home.resolve()
+    """Local destinations write inside the account's own warehouse folder."""
+    home = ctx.settings.account_warehouse(account.id).resolve()
+    assert home == ctx.settings.home.resolve() / "warehouses" / str(account.id)
     duck = await create(client, account, type="lockstitch.duckdb", properties={})
-    config = target_config(ctx, await _row(ctx, duck["id"]), "shop")
+    config = await target_config(ctx, await _row(ctx, duck["id"]), "shop")
     assert config == {
         "filepath": str(home / "warehouse.duckdb"),
         "primary_key_required": False,
@@ -84,18 +86,75 @@ async def test_local_target_configs(client: httpx.AsyncClient, account: AccountH
         "default_target_schema": "shop",
     }
     placed = await create(client, account, type="lockstitch.duckdb", properties={"path": "dw/x.duckdb"})
-    assert target_config(ctx, await _row(ctx, placed["id"]), "shop")["filepath"] == str(
+    assert (await target_config(ctx, await _row(ctx, placed["id"]), "shop"))["filepath"] == str(
         home / "dw" / "x.duckdb"
     )
 
     jsonl = await create(client, account, type="lockstitch.jsonl", properties={})
-    assert target_config(ctx, await _row(ctx, jsonl["id"]), "shop") == {
+    assert await target_config(ctx, await _row(ctx, jsonl["id"]), "shop") == {
         "destination_path": str(home / "jsonl" / "shop"),
         "do_timestamp_file": False,
     }
     inside = str(home / "exports")
     absolute = await create(client, account, type="lockstitch.jsonl", properties={"path": inside})
-    assert target_config(ctx, await _row(ctx, absolute["id"]), "crm")["destination_path"] == f"{inside}/crm"
+    config = await target_config(ctx, await _row(ctx, absolute["id"]), "crm")
+    assert config["destination_path"] == f"{inside}/crm"
+
+
+async def test_accounts_never_share_a_local_destination(
+    client: httpx.AsyncClient, account: AccountHandle, make_account: MakeAccount, ctx: Context
+) -> None:
+    """Issue 8, finding 3: with ``{}`` two accounts shared ``<home>/warehouse.duckdb``, so one
+    account could name a source to land in the other's schema; and ``"path": "lockstitch.db"``
+    was the server's own database. Each account now writes only in its own folder."""
+    other = await make_account()
+    mine = await create(client, account, type="lockstitch.duckdb", properties={})
+    theirs = await create(client, other, type="lockstitch.duckdb", properties={})
+    my_file = (await target_config(ctx, await _row(ctx, mine["id"]), "shop"))["filepath"]
+    their_file = (await target_config(ctx, await _row(ctx, theirs["id"]), "shop"))["filepath"]
+    assert my_file != their_file
+    assert my_file.startswith(str(ctx.settings.account_warehouse(account.id).resolve()) + "/")
+    assert their_file.startswith(str(ctx.settings.account_warehouse(other.id).resolve()) + "/")
+
+    named_like_the_db = await create(
+        client, account, type="lockstitch.duckdb", properties={"path": "lockstitch.db"}
+    )
+    path = (await target_config(ctx, await _row(ctx, named_like_the_db["id"]), "shop"))["filepath"]
+    assert path != str(ctx.settings.home.resolve() / "lockstitch.db")
+    assert path == str(ctx.settings.account_warehouse(account.id).resolve() / "lockstitch.db")
+    for escape in (
+        "../lockstitch.db",
+        "../../lockstitch.db",
+        f"../{other.id}/warehouse.duckdb",
+        str(ctx.settings.home.resolve() / "lockstitch.db"),
+        str(ctx.settings.files_root.resolve() / str(account.id) / "x"),
+        "../../files",
+    ):
+        response = await client.post(
+            "/v4/destinations",
+            headers=account.headers,
+            json={"type": "lockstitch.jsonl", "name": f"Escape {escape}", "properties": {"path": escape}},
+        )
+        assert response.status_code == 400, (escape, response.text)
+
+
+async def test_a_link_out_of_the_warehouse_folder_is_refused(
+    client: httpx.AsyncClient, account: AccountHandle, ctx: Context
+) -> None:
+    """A symbolic link in the account's folder does not lead a target out of it."""
+    folder = ctx.settings.account_warehouse(account.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "elsewhere").symlink_to(ctx.settings.home.resolve())
+    response = await client.post(
+        "/v4/destinations",
+        headers=account.headers,
+        json={
+            "type": "lockstitch.duckdb",
+            "name": "Linked",
+            "properties": {"path": "elsewhere/lockstitch.db"},
+        },
+    )
+    assert response.status_code == 400, response.text
 
 
 @pytest.mark.parametrize("name", ["../escape", "a/b", "", "UPPER"])
@@ -104,13 +163,13 @@ async def test_target_config_refuses_odd_source_names(
 ) -> None:
     jsonl = await create(client, account, type="lockstitch.jsonl", properties={})
     with pytest.raises(ConfigError):
-        target_config(ctx, await _row(ctx, jsonl["id"]), name)
+        await target_config(ctx, await _row(ctx, jsonl["id"]), name)
 
 
 async def test_target_config_of_a_removed_type(ctx: Context) -> None:
     orphan = Destination(id=1, account_id=1, type="snowflake", name="x", properties={}, credentials={})
     with pytest.raises(ConfigError, match="snowflake"):
-        target_config(ctx, orphan, "shop")
+        await target_config(ctx, orphan, "shop")
 
 
 async def test_credentials_bound_to_their_row(

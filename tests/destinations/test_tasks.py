@@ -13,9 +13,11 @@ import httpx
 from sqlalchemy import select, update
 
 from lockstitch.context import Context
+from lockstitch.destinations.local import Warehouse
 from lockstitch.destinations.probes import probe
 from lockstitch.destinations.repository import CheckRepository
 from lockstitch.destinations.tasks import CheckDestinations
+from lockstitch.kit.outbound import unreachable
 from lockstitch.kit.time import utcnow
 from lockstitch.models import ConnectionCheck
 from tests.conftest import POSTGRES_ADMIN, AccountHandle
@@ -69,7 +71,37 @@ async def test_postgres_reachable(client: httpx.AsyncClient, account: AccountHan
 async def test_postgres_closed_port(client: httpx.AsyncClient, account: AccountHandle, ctx: Context) -> None:
     created = await create(client, account, properties=postgres_properties(port="1"))
     message = _failed(await _run_check(client, ctx, account, created["id"]))
-    assert message.startswith("could not connect to PostgreSQL at 127.0.0.1:1/postgres: ")
+    assert message == unreachable("127.0.0.1:1")
+
+
+async def test_a_check_is_no_port_scanner(
+    client: httpx.AsyncClient, account: AccountHandle, ctx: Context
+) -> None:
+    """Issue 8, finding 4: a closed port, an open port that is not PostgreSQL and a name that
+    does not resolve answered three different ways. They now read alike."""
+
+    async def not_postgres(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"SSH-2.0-OpenSSH_9.2\r\n")  # an open port that speaks something else
+        await writer.drain()
+        writer.close()
+
+    listener = await asyncio.start_server(not_postgres, "127.0.0.1", 0)
+    open_port = str(listener.sockets[0].getsockname()[1])
+    try:
+        cases = {
+            "closed": postgres_properties(port="1"),
+            "open, not PostgreSQL": postgres_properties(port=open_port),
+            "no such name": postgres_properties(host="no-such-host.invalid"),
+        }
+        messages = {}
+        for case, properties in cases.items():
+            created = await create(client, account, name=case, properties=properties)
+            message = _failed(await _run_check(client, ctx, account, created["id"]))
+            messages[case] = message.replace(properties["host"], "HOST").replace(properties["port"], "PORT")
+    finally:
+        listener.close()
+        await listener.wait_closed()
+    assert set(messages.values()) == {unreachable("HOST:PORT")}, messages
 
 
 async def test_postgres_missing_database(
@@ -77,7 +109,7 @@ async def test_postgres_missing_database(
 ) -> None:
     created = await create(client, account, properties=postgres_properties(database="lockstitch_no_such_db"))
     message = _failed(await _run_check(client, ctx, account, created["id"]))
-    assert message == (
+    assert message == (  # the server's own answer helps, and tells nothing a scan could use
         "could not connect to PostgreSQL at 127.0.0.1:5432/lockstitch_no_such_db: "
         'database "lockstitch_no_such_db" does not exist'
     )
@@ -109,21 +141,23 @@ async def test_local_destinations_writable(
     assert (await _run_check(client, ctx, account, duck["id"]))["status"] == "succeeded"
     jsonl = await create(client, account, type="lockstitch.jsonl", properties={"path": "exports/json"})
     assert (await _run_check(client, ctx, account, jsonl["id"]))["status"] == "succeeded"
-    home = ctx.settings.home
-    assert (home / "exports" / "json").is_dir()
-    assert not list((home / "exports" / "json").iterdir())  # the probe's file is gone
+    folder = ctx.settings.account_warehouse(account.id)
+    assert (folder / "exports" / "json").is_dir()
+    assert not list((folder / "exports" / "json").iterdir())  # the probe's file is gone
 
 
 async def test_local_destination_not_writable(
     client: httpx.AsyncClient, account: AccountHandle, ctx: Context
 ) -> None:
-    (ctx.settings.home / "blocker").write_text("a file where a folder should be")
+    folder = ctx.settings.account_warehouse(account.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "blocker").write_text("a file where a folder should be")
     created = await create(
         client, account, type="lockstitch.duckdb", properties={"path": "blocker/dw.duckdb"}
     )
     message = _failed(await _run_check(client, ctx, account, created["id"]))
     assert message.startswith("cannot write to blocker/dw.duckdb: ")
-    (ctx.settings.home / "folder.duckdb").mkdir()
+    (folder / "folder.duckdb").mkdir()
     created = await create(client, account, type="lockstitch.duckdb", properties={"path": "folder.duckdb"})
     message = _failed(await _run_check(client, ctx, account, created["id"]))
     assert message == "cannot write to folder.duckdb: it exists and is not a file"
@@ -173,7 +207,8 @@ async def test_probe_scrubs_secrets(ctx: Context, tmp_path: Path) -> None:
         destination_type,
         {"host": "127.0.0.1", "port": "5432", "username": "postgres", "database": secret, "ssl": "false"},
         {"password": secret},
-        tmp_path,
+        Warehouse(tmp_path),
+        ctx.outbound,
         5.0,
     )
     assert outcome.ok is False
@@ -186,7 +221,9 @@ async def test_probe_scrubs_secrets(ctx: Context, tmp_path: Path) -> None:
 async def test_probe_bad_port_and_unknown_protocol(ctx: Context, tmp_path: Path) -> None:
     destination_type = ctx.catalog.destination_type("postgres")
     assert destination_type is not None
-    outcome = await probe(destination_type, {"host": "127.0.0.1", "port": "70000"}, {}, tmp_path, 5.0)
+    outcome = await probe(
+        destination_type, {"host": "127.0.0.1", "port": "70000"}, {}, Warehouse(tmp_path), ctx.outbound, 5.0
+    )
     assert outcome.message == "port 70000 is not a TCP port"
 
 

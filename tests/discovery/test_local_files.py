@@ -38,7 +38,7 @@ async def _source(client: httpx.AsyncClient, who: AccountHandle, path: str) -> i
 async def test_csv_files_become_a_stream(
     ctx: Context, client: httpx.AsyncClient, account: AccountHandle
 ) -> None:
-    folder = ctx.settings.files_root / "people"
+    folder = ctx.settings.account_files_root(account.id) / "people"
     folder.mkdir(parents=True)
     (folder / "2024.csv").write_text("id,name,signup_date\n1,Ada,2024-01-01\n2,Grace,2024-02-01\n")
     sid = await _source(client, account, "people/*.csv")
@@ -80,7 +80,7 @@ async def test_a_path_outside_the_root_is_refused(client: httpx.AsyncClient, acc
 async def test_the_checks_log_says_what_ran(
     ctx: Context, client: httpx.AsyncClient, account: AccountHandle
 ) -> None:
-    folder = ctx.settings.files_root / "logs"
+    folder = ctx.settings.account_files_root(account.id) / "logs"
     folder.mkdir(parents=True)
     (folder / "a.csv").write_text("id,name\n1,Ada\n")
     sid = await _source(client, account, "logs/*.csv")

@@ -1,5 +1,6 @@
-"""lockstitch.local-files (tap-spreadsheets, CSV files under the local files root) ->
-lockstitch.jsonl (target-jsonl): the rows land in <home>/jsonl/<source name>/<stream>.jsonl; a run
+"""lockstitch.local-files (tap-spreadsheets, CSV files under the account's files root) ->
+lockstitch.jsonl (target-jsonl): the rows land in
+<home>/warehouses/<account>/jsonl/<source name>/<stream>.jsonl; a run
 over unchanged files brings nothing (the tap's per-file mtime bookmark, kept as the source's
 confirmed state); a changed file brings its rows again, and only that file's."""
 
@@ -36,7 +37,7 @@ def _rows(path: Path) -> list[dict[str, Any]]:
 async def test_csv_files_into_jsonl_files(
     ctx: Context, client: httpx.AsyncClient, account: AccountHandle
 ) -> None:
-    folder = ctx.settings.files_root / "people"
+    folder = ctx.settings.account_files_root(account.id) / "people"
     folder.mkdir(parents=True)
     _write(folder / "2024.csv", "id,name,city\n1,Ada,London\n2,Grace,New York\n", JANUARY)
     _write(folder / "2025.csv", "id,name,city\n3,Linus,Helsinki\n", JANUARY)
@@ -71,7 +72,7 @@ async def test_csv_files_into_jsonl_files(
         },
     )
     sid = source["id"]
-    output = ctx.settings.home / "jsonl" / source["name"] / "people.jsonl"
+    output = ctx.settings.account_warehouse(account.id) / "jsonl" / source["name"] / "people.jsonl"
 
     await sync_now(ctx, sid)
     await run_extractions(ctx)

@@ -76,7 +76,7 @@ async def test_mariadb_into_duckdb_full_then_incremental(
     )
     sid, schema = source["id"], source["name"]
     price_replicated = await replicated(client, account, sid, f"{source_mariadb}-products", "price")
-    warehouse = ctx.settings.home / "shop.duckdb"
+    warehouse = ctx.settings.account_warehouse(account.id) / "shop.duckdb"
 
     # Distinct update times (the seed gives every row the same one, and the tap re-reads the
     # bookmark's rows with >=): the bookmark after the first run is product 3's.

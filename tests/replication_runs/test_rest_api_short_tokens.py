@@ -108,7 +108,9 @@ async def test_a_run_longer_than_its_access_tokens(
 
     lines = await check_log(oauth_ctx, run, secrets=oidc.issued())
     assert exit_line(lines) == "Exit status is: Discovery succeeded. Tap succeeded. Target succeeded."
-    output = oauth_ctx.settings.home / "jsonl" / source["name"] / "items.jsonl"
+    output = (
+        oauth_ctx.settings.account_warehouse(partner.account.id) / "jsonl" / source["name"] / "items.jsonl"
+    )
     assert len(output.read_text().splitlines()) == PAGES * PER_PAGE
     loads = await loads_of(oauth_ctx, sid)
     assert loads["items"].error_state is None

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lockstitch.catalog.models import ConfigMapping
-from lockstitch.runner.tap_config import ConfigError, build_config
+from lockstitch.runner.tap_config import ConfigError, LocalFiles, build_config
 
 
 def test_names_types_and_nesting() -> None:
@@ -53,12 +53,58 @@ def test_bad_integer_names_the_property_not_the_value() -> None:
 
 @pytest.mark.parametrize("path", ["../x.csv", "/etc/passwd", "a/../../x.csv", "../*/x.csv"])
 def test_local_paths_stay_under_the_root(tmp_path: Path, path: str) -> None:
+    """A local path that leaves the account's files root is refused, naming the property only."""
     mapping = {"path": ConfigMapping(key="path", convert="local-path")}
-    with pytest.raises(ConfigError, match="inside the local files root"):
-        build_config(mapping, {}, {"path": path}, files_root=tmp_path)
+    with pytest.raises(ConfigError, match=r"^property path must name files inside the account's local"):
+        build_config(mapping, {}, {"path": path}, files=LocalFiles(tmp_path))
 
 
 def test_local_globs_resolve_under_the_root(tmp_path: Path) -> None:
+    """A glob inside the root reaches the tap as an absolute glob under that root."""
     mapping = {"path": ConfigMapping(key="path", convert="local-path")}
-    config = build_config(mapping, {}, {"path": "people/*.csv"}, files_root=tmp_path)
+    config = build_config(mapping, {}, {"path": "people/*.csv"}, files=LocalFiles(tmp_path))
     assert config["path"] == str(tmp_path.resolve() / "people" / "*.csv")
+
+
+def test_a_glob_matching_a_link_out_of_the_root_is_refused(tmp_path: Path) -> None:
+    """Issue 8, finding 2: ``link_f*.csv`` matched a symlink to a file outside the root, and the
+    tap followed it. Every file a glob matches is resolved before the tap runs."""
+    root, outside = tmp_path / "files" / "1", tmp_path / "secret.csv"
+    root.mkdir(parents=True)
+    outside.write_text("id,secret\n1,outside\n")
+    (root / "link_file.csv").symlink_to(outside)
+    (root / "local.csv").write_text("id\n1\n")
+    mapping = {"path": ConfigMapping(key="path", convert="local-path")}
+    with pytest.raises(ConfigError, match="inside the account's local files root"):
+        build_config(mapping, {}, {"path": "link_f*.csv"}, files=LocalFiles(root))
+    with pytest.raises(ConfigError, match="inside the account's local files root"):
+        build_config(mapping, {}, {"path": "*.csv"}, files=LocalFiles(root))
+    assert build_config(mapping, {}, {"path": "loc*.csv"}, files=LocalFiles(root))["path"] == str(
+        root.resolve() / "loc*.csv"
+    )
+
+
+def test_a_link_to_another_accounts_folder_is_refused(tmp_path: Path) -> None:
+    """Account 1's root may not lead into account 2's, however the link is named."""
+    mine, theirs = tmp_path / "1", tmp_path / "2"
+    mine.mkdir()
+    theirs.mkdir()
+    (theirs / "orders.csv").write_text("id\n1\n")
+    (mine / "shared").symlink_to(theirs)
+    mapping = {"path": ConfigMapping(key="path", convert="local-path")}
+    for path in ("shared/orders.csv", "shared/*.csv", "s*/orders.csv", "**/*.csv", "../2/orders.csv"):
+        with pytest.raises(ConfigError):
+            build_config(mapping, {}, {"path": path}, files=LocalFiles(mine))
+
+
+def test_the_servers_own_files_are_never_read(tmp_path: Path) -> None:
+    """Even inside the root, a path onto one of the server's own files is refused."""
+    root = tmp_path / "files"
+    root.mkdir()
+    database = root / "lockstitch.db"
+    database.write_text("not yours")
+    files = LocalFiles(root, (database.resolve(),))
+    mapping = {"path": ConfigMapping(key="path", convert="local-path")}
+    for path in ("lockstitch.db", "*.db", "lock*"):
+        with pytest.raises(ConfigError):
+            build_config(mapping, {}, {"path": path}, files=files)

@@ -52,11 +52,23 @@ class ConfigMapping(_Strict):
     part indexes a list. Conversions: ``string`` (as stored), ``integer``, ``boolean``
     ("true"/"false" -> JSON booleans), ``json`` (the value as it is, arrays and objects
     included), ``csv-list`` ("a, b" -> ["a", "b"]), ``local-path`` (a path relative to the
-    operator's local files root, resolved; one that escapes the root is refused).
+    account's local files root, resolved; one that escapes the root is refused), ``host`` and
+    ``url`` (checked by the outbound policy, below).
     """
 
     key: str = Field(min_length=1)
-    convert: Literal["string", "integer", "boolean", "json", "csv-list", "local-path"] = "string"
+    convert: Literal["string", "integer", "boolean", "json", "csv-list", "local-path", "host", "url"] = (
+        "string"
+    )
+    # ``host`` and ``url``: a place the plugin connects to, so it goes through the outbound policy
+    # first (``runner.tap_config.check_addresses``). A host is replaced by the address that was
+    # checked (the plugin connects there, no second lookup), unless ``verified_by`` names a
+    # property that is "true" when the plugin verifies the server's certificate against the name
+    # (then the name stays: a certificate check defeats a DNS answer that changed). A URL keeps
+    # its name (TLS). ``tunnelled_by``: a property that is "true" when the plugin reaches this
+    # host through an SSH tunnel, so the bastion resolves it, not Lockstitch.
+    verified_by: str | None = None
+    tunnelled_by: str | None = None
 
 
 class PluginDef(_Strict):

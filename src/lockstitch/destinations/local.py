@@ -1,10 +1,13 @@
 """Destinations on the Lockstitch server's own disk (DuckDB files, JSON Lines folders).
 
-Their one property, ``path``, names a location under ``$LOCKSTITCH_HOME``: relative paths are taken
-from the home directory, absolute ones must lie inside it, and symbolic links are followed before
-deciding, so a partner can never make a target write elsewhere on the server. Without a ``path``
-the default is the target's own setting for the mapped config key (``filepath: warehouse.duckdb``,
-``destination_path: jsonl`` in the type's YAML), resolved the same way.
+Each account has its own folder for them, ``$LOCKSTITCH_HOME/warehouses/<account id>``
+(``Settings.account_warehouse``). Their one property, ``path``, names a location inside it:
+relative paths are taken from that folder, absolute ones must lie inside it, and symbolic links
+are followed before deciding (``kit.paths``), so a partner can never make a target write
+elsewhere on the server, into another account's warehouse or onto the server's own files.
+Without a ``path`` the default is the target's own setting for the mapped config key
+(``filepath: warehouse.duckdb``, ``destination_path: jsonl`` in the type's YAML), resolved the
+same way.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from pathlib import Path
 from typing import Literal
 
 from lockstitch.catalog.destination_type import DestinationType
+from lockstitch.config import Settings
+from lockstitch.kit.paths import PathRefusedError, confine
 
 
 @dataclass(frozen=True)
@@ -29,7 +34,7 @@ STORES: dict[str, LocalStore] = {
     "lockstitch.duckdb": LocalStore("path", "file"),
     "lockstitch.jsonl": LocalStore("path", "folder", folder_per_source=True),
 }
-OUTSIDE_HOME = "must name a location inside the Lockstitch home directory"
+OUTSIDE_HOME = "must name a location inside the account's own folder for local destinations"
 
 
 def store_of(destination_type: DestinationType) -> LocalStore | None:
@@ -53,32 +58,37 @@ def default_location(destination_type: DestinationType, store: LocalStore) -> st
     return value if isinstance(value, str) and value else None
 
 
-def resolve(home: Path, value: str) -> Path | None:
-    """``value`` as an absolute path inside ``home``; None when it would leave it (or is home)."""
-    if not value or "\x00" in value:
-        return None
-    root = home.resolve()
-    try:
-        resolved = (root / value).resolve()
-    except (OSError, RuntimeError, ValueError):  # a symlink loop, a name the OS refuses
-        return None
-    if resolved == root or not resolved.is_relative_to(root):
-        return None
-    return resolved
+@dataclass(frozen=True)
+class Warehouse:
+    """One account's folder for local destinations, and the server files never to touch."""
 
+    root: Path
+    server_paths: tuple[Path, ...] = ()
 
-def location(home: Path, destination_type: DestinationType, properties: dict[str, str]) -> Path | None:
-    """Where a local destination writes (its file, or its base folder); None if it has no valid one."""
-    store = store_of(destination_type)
-    if store is None:
-        return None
-    value = properties.get(store.property) or default_location(destination_type, store)
-    return resolve(home, value) if value else None
+    @classmethod
+    def of(cls, settings: Settings, account_id: int) -> Warehouse:
+        return cls(settings.account_warehouse(account_id), tuple(settings.server_paths()))
 
+    def resolve(self, value: str) -> Path | None:
+        """``value`` as an absolute path inside the folder (not the folder itself); None when it
+        would leave it or name a file of the server's."""
+        try:
+            return confine(self.root, value, self.server_paths)
+        except PathRefusedError:
+            return None
 
-def shown(home: Path, path: Path) -> str:
-    """A location for a message: relative to the home directory, which a client need not know."""
-    try:
-        return str(path.relative_to(home.resolve()))
-    except ValueError:
-        return path.name
+    def location(self, destination_type: DestinationType, properties: dict[str, str]) -> Path | None:
+        """Where a local destination writes (its file, or its base folder); None if it has no
+        valid one."""
+        store = store_of(destination_type)
+        if store is None:
+            return None
+        value = properties.get(store.property) or default_location(destination_type, store)
+        return self.resolve(value) if value else None
+
+    def shown(self, path: Path) -> str:
+        """A location for a message: relative to the account's folder, which a client need not know."""
+        try:
+            return str(path.relative_to(self.root.resolve()))
+        except ValueError:
+            return path.name

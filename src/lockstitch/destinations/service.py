@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -111,8 +110,9 @@ def _known_type(ctx: Context, name: str) -> DestinationType:
     return found
 
 
-def _checked(destination_type: DestinationType, changes: PropertyChanges, home: Path) -> None:
-    """Reject what the schema cannot say: values Lockstitch cannot honour, local paths outside home."""
+def _checked(destination_type: DestinationType, changes: PropertyChanges, warehouse: local.Warehouse) -> None:
+    """Reject what the schema cannot say: values Lockstitch cannot honour, local paths outside
+    the account's warehouse folder."""
     if changes.bad:
         raise errors.invalid_properties(changes.bad)
     problem = unsupported(destination_type, changes.plain)
@@ -120,7 +120,7 @@ def _checked(destination_type: DestinationType, changes: PropertyChanges, home: 
         raise errors.unsupported_property(*problem)
     store = local.store_of(destination_type)
     value = changes.plain.get(store.property) if store is not None else None
-    if store is not None and value is not None and local.resolve(home, value) is None:
+    if store is not None and value is not None and warehouse.resolve(value) is None:
         raise errors.unsupported_property(store.property, local.OUTSIDE_HOME)
 
 
@@ -168,7 +168,7 @@ async def create_destination(
     if not access_for(destination_type, who.pricing_tier):
         raise errors.type_access_denied(destination_type.type)
     changes = review(destination_type, parsed.properties, {}, frozenset())
-    _checked(destination_type, changes, ctx.settings.home)
+    _checked(destination_type, changes, local.Warehouse.of(ctx.settings, who.account_id))
     changes.plain = with_defaults(destination_type, changes.plain)
     provided = frozenset(n for n, v in {**changes.plain, **changes.secrets}.items() if v is not None)
     missing = missing_required(destination_type, provided)
@@ -220,7 +220,7 @@ async def update_destination(
     changes = review(
         destination_type, parsed.properties, destination.properties, frozenset(destination.credentials)
     )
-    _checked(destination_type, changes, ctx.settings.home)
+    _checked(destination_type, changes, local.Warehouse.of(ctx.settings, who.account_id))
     provided = (provided_names(destination) | {n for n, v in changes.plain.items() if v is not None}) | {
         n for n, v in changes.secrets.items() if v is not None
     }

@@ -2,9 +2,10 @@
 
 The destination's properties (credentials unsealed) go through the type's mapping
 (``runner.tap_config.build_config``: Stitch names and strings -> the target's names and JSON
-types), on top of the target's fixed settings. Then the source's ``name`` goes where the target
-takes a schema (``schema_key``), and a local destination's location is resolved under
-``$LOCKSTITCH_HOME`` (a folder-per-source target gets ``<folder>/<source name>``).
+types; hosts through the outbound policy), on top of the target's fixed settings. Then the
+source's ``name`` goes where the target takes a schema (``schema_key``), and a local
+destination's location is resolved in the account's warehouse folder (a folder-per-source target
+gets ``<folder>/<source name>``).
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ from typing import Any
 from lockstitch.context import Context
 from lockstitch.destinations import credentials, local
 from lockstitch.models import Destination
-from lockstitch.runner.tap_config import ConfigError, build_config
+from lockstitch.runner.tap_config import ConfigError, build_config, check_addresses
 from lockstitch.sources import naming
 
 
-def target_config(ctx: Context, destination: Destination, source_name: str) -> dict[str, Any]:
+async def target_config(ctx: Context, destination: Destination, source_name: str) -> dict[str, Any]:
     """The config file content for the destination's target, for the source named ``source_name``.
 
     Raises ``runner.tap_config.ConfigError`` (its message names a property or the type, never a
-    value) when the destination cannot be loaded into as configured, and
-    ``kit.crypto.DecryptionError`` when a credential does not open.
+    value; a refused host gets the outbound policy's uniform message) when the destination
+    cannot be loaded into as configured, and ``kit.crypto.DecryptionError`` when a credential
+    does not open.
     """
     destination_type = ctx.catalog.destination_type(destination.type)
     if destination_type is None or destination_type.definition.target is None:
@@ -32,12 +34,15 @@ def target_config(ctx: Context, destination: Destination, source_name: str) -> d
         raise ConfigError("a source name must be a valid schema name")
     target = destination_type.definition.target
     values: dict[str, Any] = {**destination.properties, **credentials.unseal_all(ctx.keyring, destination)}
+    values.update(await check_addresses(ctx.outbound, target.config, values))
     config = build_config(target.config, target.settings, values)
 
     store = local.store_of(destination_type)
     if store is not None:
         key = local.config_key(destination_type, store)
-        where = local.location(ctx.settings.home, destination_type, destination.properties)
+        where = local.Warehouse.of(ctx.settings, destination.account_id).location(
+            destination_type, destination.properties
+        )
         if key is None or where is None:
             raise ConfigError(f"property {store.property} {local.OUTSIDE_HOME}")
         config[key] = str(where / source_name if store.folder_per_source else where)

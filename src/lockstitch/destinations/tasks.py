@@ -17,7 +17,7 @@ import datetime as dt
 from typing import Any
 
 from lockstitch.context import Context
-from lockstitch.destinations import credentials
+from lockstitch.destinations import credentials, local
 from lockstitch.destinations.probes import Outcome, probe
 from lockstitch.destinations.repository import CheckRepository
 from lockstitch.kit.crypto import DecryptionError
@@ -63,7 +63,10 @@ class CheckDestinations:
             secrets = credentials.unseal_all(ctx.keyring, destination)
         except DecryptionError:
             return Outcome(False, "a stored credential cannot be decrypted; set it again")
-        return await probe(destination_type, destination.properties, secrets, ctx.settings.home, seconds)
+        warehouse = local.Warehouse.of(ctx.settings, destination.account_id)
+        return await probe(
+            destination_type, destination.properties, secrets, warehouse, ctx.outbound, seconds
+        )
 
     async def _finish(self, ctx: Context, check: ConnectionCheck, worker_id: str, outcome: Outcome) -> None:
         status = 0 if outcome.ok else 1

@@ -84,9 +84,10 @@ class CheckRun:
     # ------------------------------------------------------------------------------- the steps
     async def _check(self) -> tuple[dict[str, Any], int | None]:
         source_type, tap = self._tap()
-        executable = await self._plugin(tap)
         runner = self.ctx.settings.runner
         try:
+            # The connection first: a host the outbound policy refuses ends the check before a
+            # plugin is installed or started.
             async with tap_connection(
                 self.ctx,
                 self.worker_id,
@@ -96,6 +97,7 @@ class CheckRun:
                 runner.check_timeout_seconds,
                 self.secrets,
             ) as connection:
+                executable = await self._plugin(tap)
                 return await self._discover(source_type, tap, executable, connection.config)
         except CredentialsUnavailable as exc:
             raise CheckFailedError(f"the source's OAuth credentials cannot be used: {exc.message}") from None

@@ -206,12 +206,26 @@ print(json.dumps({"columns": [d[0] for d in cur.description or []], "rows": cur.
 """
 
 
+def _default_warehouse(settings: Settings, account: int | None) -> Path:
+    """The account's default DuckDB file; without ``--account``, the only one there is."""
+    if account is not None:
+        return settings.account_warehouse(account) / "warehouse.duckdb"
+    found = sorted(settings.warehouses_dir.glob("*/warehouse.duckdb"))
+    if len(found) > 1:
+        names = ", ".join(p.parent.name for p in found)
+        typer.echo(f"error: several accounts have a warehouse ({names}): pass --account or --file", err=True)
+        raise typer.Exit(2)
+    return found[0] if found else settings.warehouses_dir / "<account>" / "warehouse.duckdb"
+
+
 def duckdb_query(
     sql: Annotated[
         str, typer.Argument(help="A query, e.g. 'SELECT * FROM demo_shop_orders.orders LIMIT 5'.")
     ],
-    file: Annotated[
-        Path | None, typer.Option(help="The DuckDB file (default: $LOCKSTITCH_HOME/warehouse.duckdb).")
+    file: Annotated[Path | None, typer.Option(help="The DuckDB file (default: the account's).")] = None,
+    account: Annotated[
+        int | None,
+        typer.Option(help="Whose warehouse: $LOCKSTITCH_HOME/warehouses/<account>/warehouse.duckdb."),
     ] = None,
 ) -> None:
     """Query a lockstitch.duckdb warehouse (read-only), with the DuckDB of its target's venv."""
@@ -225,7 +239,7 @@ def duckdb_query(
             err=True,
         )
         raise typer.Exit(1)
-    path = file or settings.home / "warehouse.duckdb"
+    path = file or _default_warehouse(settings, account)
     if not path.exists():
         typer.echo(f"error: no DuckDB file at {path} (has a replication run yet?)", err=True)
         raise typer.Exit(1)

@@ -27,7 +27,7 @@ from lockstitch.catalog.source_type import SourceType
 from lockstitch.context import Context
 from lockstitch.models import Source
 from lockstitch.oauth.lifecycle import TokenEngine
-from lockstitch.runner.tap_config import build_config
+from lockstitch.runner.tap_config import LocalFiles, build_config, check_addresses
 from lockstitch.runner.token_relay import Relay, token_relay
 from lockstitch.sources import credentials
 
@@ -48,7 +48,8 @@ async def tap_connection(
     run_seconds: float,
     secrets: list[str],
 ) -> AsyncIterator[TapConnection]:
-    """Raises ``CredentialsUnavailable`` (OAuth) or ``ConfigError`` (a property the tap cannot take).
+    """Raises ``CredentialsUnavailable`` (OAuth) or ``ConfigError`` (a property the tap cannot take,
+    a host the outbound policy refuses: checked before any token is fetched).
     The relay, when the tap uses one, serves until the block ends. Every secret in play is
     appended to ``secrets`` (the caller's scrub list) as soon as it exists, mid-run included."""
     values: dict[str, Any] = dict(source.properties)
@@ -59,8 +60,10 @@ async def tap_connection(
             secrets.append(value)
     mapping = dict(tap.config)
     settings = dict(tap.settings)
+    values.update(await check_addresses(ctx.outbound, mapping, values))
+    files = LocalFiles(ctx.settings.account_files_root(source.account_id), tuple(ctx.settings.server_paths()))
     if source_type.definition.oauth is None:
-        yield TapConnection(build_config(mapping, settings, values, files_root=ctx.settings.files_root))
+        yield TapConnection(build_config(mapping, settings, values, files=files))
         return
     engine = TokenEngine(ctx, worker_id)
     handed = await engine.tap_credentials(source.account_id, source.id, run_seconds)
@@ -69,7 +72,7 @@ async def tap_connection(
         values.update(handed.values)
         if tap.access_token_key:
             mapping["access_token"] = ConfigMapping(key=tap.access_token_key)
-        yield TapConnection(build_config(mapping, settings, values, files_root=ctx.settings.files_root))
+        yield TapConnection(build_config(mapping, settings, values, files=files))
         return
 
     async def fresh() -> tuple[str, dt.datetime]:
@@ -79,7 +82,7 @@ async def tap_connection(
     async with token_relay(fresh, secrets) as relay:
         spec = tap.token_relay
         settings.update(spec.settings)
-        config = build_config(mapping, settings, values, files_root=ctx.settings.files_root)
+        config = build_config(mapping, settings, values, files=files)
         config.update(
             {
                 spec.token_url_key: relay.url,

@@ -91,7 +91,7 @@ class ExtractionRun:
         target_exe = await self._plugin(target, "target")
         await store.set_source_type(tap.executable)
         try:
-            target_settings = target_config(self.ctx, destination, source.name)
+            target_settings = await target_config(self.ctx, destination, source.name)
         except (ConfigError, DecryptionError) as exc:
             raise RunFailedError(
                 _failed(target_description=f"the destination cannot be used: {exc}")

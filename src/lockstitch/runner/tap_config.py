@@ -4,6 +4,11 @@ Stitch keeps every property as a string under Stitch's name (``dbname``, ``"port
 taps want their own names and JSON types (``database``, ``"port": 5432``). The mapping in the
 type's YAML (``catalog.models.ConfigMapping``) says where each property goes and how it converts;
 fixed ``settings`` come first and mapped values land on top of them.
+
+Two kinds of values are partner input pointing somewhere on the server's side, and each has one
+gate: hosts and URLs the plugin will connect to (``check_addresses``: the outbound policy, a
+host replaced by the address checked), and local paths (``kit.paths``: inside the account's
+files root, globs expanded and links followed).
 """
 
 from __future__ import annotations
@@ -11,14 +16,27 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from lockstitch.catalog.models import ConfigMapping
+from lockstitch.kit.outbound import OutboundPolicy, Refused, unreachable
+from lockstitch.kit.paths import PathRefusedError, confine_glob
 
 
 class ConfigError(Exception):
     """A property cannot become what the plugin needs (message names the property, never its value)."""
+
+
+@dataclass(frozen=True)
+class LocalFiles:
+    """Where ``local-path`` properties may lead: the account's files root, never the server's
+    own files (``kit.paths``)."""
+
+    root: Path
+    server_paths: tuple[Path, ...] = ()
 
 
 def build_config(
@@ -26,19 +44,57 @@ def build_config(
     settings: Mapping[str, Any],
     values: Mapping[str, Any],
     *,
-    files_root: Path | None = None,
+    files: LocalFiles | None = None,
 ) -> dict[str, Any]:
-    """``settings`` overlaid with every mapped property that has a value."""
+    """``settings`` overlaid with every mapped property that has a value. Hosts and URLs must
+    have been through ``check_addresses`` first (its replacements merged into ``values``)."""
     config: dict[str, Any] = copy.deepcopy(dict(settings))
     for name, target in mapping.items():
         value = values.get(name)
         if value is None or value == "":
             continue
-        _put(config, target.key.split("."), _convert(name, value, target.convert, files_root))
+        _put(config, target.key.split("."), _convert(name, value, target.convert, files))
     return config
 
 
-def _convert(name: str, value: Any, how: str, files_root: Path | None) -> Any:
+async def check_addresses(
+    policy: OutboundPolicy, mapping: Mapping[str, ConfigMapping], values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Every host and URL the mapping hands a plugin, through the outbound policy: returns the
+    values to use instead (a host becomes the address that was checked). Raises ``ConfigError``
+    with the uniform message when one is refused, before any plugin runs."""
+    replaced: dict[str, Any] = {}
+    for name, target in mapping.items():
+        value = values.get(name)
+        if target.convert not in ("host", "url") or value is None or value == "":
+            continue
+        if target.tunnelled_by and _is_true(values.get(target.tunnelled_by)):
+            continue  # the bastion resolves it; the tunnel's own host is checked instead
+        text = str(value)
+        host = text if target.convert == "host" else _url_host(name, text)
+        try:
+            checked = await policy.check(host)
+        except Refused:
+            # Host-less, as a plugin's own failure to connect reads (runner.messages): a partner
+            # cannot tell a refused address from a closed port.
+            raise ConfigError(unreachable()) from None
+        if target.convert == "host" and not (target.verified_by and _is_true(values.get(target.verified_by))):
+            replaced[name] = checked.address
+    return replaced
+
+
+def _url_host(name: str, url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"property {name} must be an absolute http(s) URL")
+    return parts.hostname
+
+
+def _is_true(value: Any) -> bool:
+    return value is True or str(value).strip().lower() == "true"
+
+
+def _convert(name: str, value: Any, how: str, files: LocalFiles | None) -> Any:
     if how == "json":
         return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
     if how == "integer":
@@ -54,20 +110,17 @@ def _convert(name: str, value: Any, how: str, files_root: Path | None) -> Any:
         items = value if isinstance(value, list) else str(value).split(",")
         return [str(item).strip() for item in items if str(item).strip()]
     if how == "local-path":
-        return str(_local_path(name, str(value), files_root))
+        return str(_local_path(name, str(value), files))
     return value
 
 
-def _local_path(name: str, value: str, files_root: Path | None) -> Path:
-    if files_root is None:
+def _local_path(name: str, value: str, files: LocalFiles | None) -> Path:
+    if files is None:
         raise ConfigError(f"property {name} names a local file but no local files root is configured")
-    root = files_root.resolve()
-    resolved = (root / value).resolve()
-    # A glob's fixed part must stay under the root: "../x" or "/etc/x" never reaches the tap.
-    fixed = Path(*[part for part in Path(value).parts if not any(c in part for c in "*?[")])
-    if not (root / fixed).resolve().is_relative_to(root) or not str(resolved).startswith(str(root)):
-        raise ConfigError(f"property {name} must name a path inside the local files root")
-    return resolved
+    try:
+        return confine_glob(files.root, value, files.server_paths)
+    except PathRefusedError:
+        raise ConfigError(f"property {name} must name files inside the account's local files root") from None
 
 
 def _put(config: dict[str, Any], keys: list[str], value: Any) -> None:
