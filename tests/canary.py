@@ -1,6 +1,9 @@
 """The suite-wide canary scan: every secret the tests come across (OAuth codes and tokens, client
 secrets) is remembered, and at the end of the session none may appear in a line Lockstitch logged
-or in a response it gave, except a vending response's own access token.
+or in a response it gave, except a vending response's own access token. Each secret is looked for
+in every encoding it could travel in: as it is, URL-encoded, JSON-escaped and base64 (standard and
+URL-safe, at each of the three alignments, so one inside ``Basic base64(id:secret)`` is found).
+The encodings are computed here, independently of Lockstitch's own scrubbing.
 
 The OAuth harness and stand-ins report what they issue or see (``remember``); the in-process API
 client records responses (``record_response``); the root conftest captures Lockstitch's log lines
@@ -9,24 +12,56 @@ through the same formatter production uses, and checks everything when the sessi
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import threading
+from urllib.parse import quote, quote_plus
 
 import ahocorasick  # type: ignore[import-not-found]  # no stubs; C extension
 
 MIN_LENGTH = 8  # shorter values (test placeholders) would match by accident
 
 
+def encodings(secret: str) -> dict[str, str]:
+    """``{text to look for: how it is encoded}`` for one secret."""
+    found = {secret: "as is"}
+    for name, text in (
+        ("url-encoded", quote(secret, safe="")),
+        ("url-encoded", quote_plus(secret)),
+        ("json-escaped", json.dumps(secret)[1:-1]),
+    ):
+        found.setdefault(text, name)
+    for source in {secret, quote(secret, safe="")}:
+        data = source.encode()
+        for offset in range(3):
+            padded = b"x" * offset + data
+            first = -(-offset // 3) * 4  # characters that encode filler bytes are skipped
+            last = len(padded) // 3 * 4  # and so is a final partial group
+            for name, encode in (("base64", base64.b64encode), ("base64url", base64.urlsafe_b64encode)):
+                piece = encode(padded).decode()[first:last]
+                if len(piece) >= MIN_LENGTH:
+                    found.setdefault(piece, name)
+    return found
+
+
 class Scan:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.canaries: set[str] = set()
+        self._forms: dict[str, str] = {}  # every encoded form -> how it reads in a report
         self.responses: list[str] = []
         self.log_lines: list[str] = []
 
     def remember(self, *values: object) -> None:
         with self._lock:
-            self.canaries.update(v for v in values if isinstance(v, str) and len(v) >= MIN_LENGTH)
+            for value in values:
+                if isinstance(value, str) and len(value) >= MIN_LENGTH and value not in self.canaries:
+                    self.canaries.add(value)
+                    for form, how in encodings(value).items():
+                        self._forms.setdefault(
+                            form, f"{value[:8]}... ({how})" if how != "as is" else f"{value[:8]}..."
+                        )
 
     def record_response(self, text: str) -> None:
         with self._lock:
@@ -44,8 +79,8 @@ class Scan:
             if not self.canaries:
                 return {}
             automaton = ahocorasick.Automaton()
-            for canary in self.canaries:
-                automaton.add_word(canary, canary)
+            for form, label in self._forms.items():
+                automaton.add_word(form, label)
             automaton.make_automaton()
             found = {
                 "log lines": _matches(automaton, self.log_lines),
@@ -55,8 +90,7 @@ class Scan:
 
 
 def _matches(automaton: ahocorasick.Automaton, texts: list[str]) -> list[str]:
-    hits = {canary for text in texts for _, canary in automaton.iter(text)}
-    return sorted(c[:8] + "..." for c in hits)
+    return sorted({label for text in texts for _, label in automaton.iter(text)})
 
 
 class CaptureHandler(logging.Handler):

@@ -45,3 +45,26 @@ def test_known_token_patterns_are_redacted_before_the_scan_sees_them() -> None:
         assert "[redacted]" in scan.log_lines[-1]
     finally:
         logger.removeHandler(handler)
+
+
+def test_the_scan_finds_secrets_in_every_encoding() -> None:
+    """A token endpoint echoing ``Authorization: Basic base64(id:secret)``, a URL-encoded or a
+    JSON-escaped secret: each is a leak the scan reports, with its encoding."""
+    import base64  # noqa: PLC0415
+    from urllib.parse import quote  # noqa: PLC0415
+
+    secret = 'cl1ent/secret+value="x"'
+    for prefix in ("", "a", "ab", "my-client-id:"):  # every base64 alignment
+        scan = Scan()
+        scan.remember(secret)
+        basic = base64.b64encode(f"{prefix}{quote(secret, safe='')}".encode()).decode()
+        scan.record_response(f'{{"last_error": "echo: Basic {basic}"}}')
+        assert scan.leaks() == {"responses": ["cl1ent/s... (base64)"]}, prefix
+    for text, how in (
+        (quote(secret, safe=""), "url-encoded"),
+        ('cl1ent/secret+value=\\"x\\"', "json-escaped"),
+    ):
+        scan = Scan()
+        scan.remember(secret)
+        scan.record_line(f"refresh failed: {text}")
+        assert scan.leaks() == {"log lines": [f"cl1ent/s... ({how})"]}, how

@@ -3,19 +3,28 @@ and secret redaction *in the sink*, so no call site can forget it.
 
 Redaction removes:
 * values under keys that name secrets (password, secret, token, authorization, ...);
-* API tokens (``ac_...``), bearer credentials, and secret-looking query parameters in any text
-  (an OAuth callback's ``code=``, a ``refresh_token=``...);
+* API tokens (``ac_...``), bearer and basic credentials, and secret-looking query parameters in
+  any text (an OAuth callback's ``code=``, a ``refresh_token=``...);
 * any string registered with ``register_secret`` (operator secrets loaded from config).
 Request bodies and property values are never logged in the first place.
+
+``scrub`` removes known secret values from text that will be stored or shown (a provider's error
+description, a plugin's stderr) in every form they take on the way: as they are, URL-encoded,
+JSON-escaped, and base64 (standard and URL-safe, at any alignment, so a secret inside a Basic
+header's ``client_id:client_secret`` is found too).
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+import json
 import logging
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import structlog
 
@@ -27,6 +36,8 @@ _SECRET_KEY = re.compile(
 _PATTERNS = [
     re.compile(r"\bac_[A-Za-z0-9_\-]{16,}"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=\-]{8,}"),
+    # A Basic credential is base64 with a digit or +/= somewhere ("Basic auth" stays readable).
+    re.compile(r"(?i)(basic\s+)(?=[A-Za-z0-9+/=]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}"),
     re.compile(
         r"(?i)([?&](?:code|state|token|access_token|refresh_token|id_token|client_secret|password|"
         r"ephemeral_token|signature|sig)=)[^&\s\"']+"
@@ -51,12 +62,48 @@ def redact_text(text: str) -> str:
     return text
 
 
+def _encoded(value: str) -> tuple[set[str], set[str]]:
+    """``value``'s text forms (as is, URL-encoded, JSON-escaped) and base64 fragments."""
+    escaped = {quote(value, safe=""), quote_plus(value), quote(value)}
+    plain = {value, *escaped, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+    fragments: set[str] = set()
+    for text in {value, *escaped}:
+        raw = text.encode()
+        for offset in range(3):
+            # Encode behind ``offset`` filler bytes and keep only the characters that depend on
+            # the secret alone: what any base64 text holding it at that alignment contains.
+            padded = b"\0" * offset + raw
+            start, end = -(-offset // 3) * 4, (len(padded) // 3) * 4
+            for encode in (base64.b64encode, base64.urlsafe_b64encode):
+                part = encode(padded).decode()[start:end]
+                if len(part) >= 8:
+                    fragments.add(part)
+    return {f for f in plain if len(f) >= 4}, fragments
+
+
+def secret_forms(value: str) -> set[str]:
+    """Every form of ``value`` that ``scrub`` looks for."""
+    plain, fragments = _encoded(value)
+    return plain | fragments
+
+
+@functools.lru_cache(maxsize=4096)
+def _finder(value: str) -> re.Pattern[str]:
+    plain, fragments = _encoded(value)
+    # A base64 fragment is widened to the characters around it, which encode the secret's
+    # first and last bytes together with its neighbours.
+    wide = [f"[A-Za-z0-9+/_-]{{0,4}}{re.escape(f)}[A-Za-z0-9+/_-]{{0,4}}={{0,2}}" for f in fragments]
+    exact = [re.escape(f) for f in sorted(plain, key=len, reverse=True)]
+    return re.compile("|".join(wide + exact))
+
+
 def scrub(text: str, secrets_in_play: Iterable[str | None]) -> str:
     """Remove known secret values (a request's, a connection's) from text before it is stored or
-    shown: provider error messages, a tap's stderr. Patterns of ``redact_text`` apply too."""
+    shown: provider error messages, a tap's stderr; each in any of its ``secret_forms``.
+    Patterns of ``redact_text`` apply too."""
     for value in secrets_in_play:
         if value and len(value) >= 4:
-            text = text.replace(value, REDACTED)
+            text = _finder(value).sub(REDACTED, text)
     return redact_text(text)
 
 
