@@ -77,7 +77,9 @@ def _render(error: LockstitchError) -> JSONResponse:
 async def _on_lockstitch_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LockstitchError)
     if isinstance(exc, RouteError):
-        return _render(family_error(request.url.path, exc.status_code, exc.message))
+        rendered = family_error(request.url.path, exc.status_code, exc.message)
+        rendered.headers = exc.headers
+        return _render(rendered)
     return _render(exc)
 
 
@@ -124,6 +126,10 @@ def create_app(ctx: Context, *, embedded_worker: bool = False) -> FastAPI:
         # FastAPI's built-in OpenTelemetry hooks look up providers on every request (a third of
         # the cost of a trivial request here); Lockstitch exposes Prometheus metrics instead.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # Served by the operations router: local assets, and the operator's token when set.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.ctx = ctx
     app.state.token_cache = TokenCache()

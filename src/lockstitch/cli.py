@@ -59,6 +59,8 @@ def _settings(**overrides: Any) -> Settings:
             register_secret(provider.client_secret.get_secret_value())
     for spec in settings.encryption_keys:
         register_secret(spec.partition(":")[2])
+    if settings.operations_token is not None:
+        register_secret(settings.operations_token.get_secret_value())
     return settings
 
 

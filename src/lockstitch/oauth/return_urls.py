@@ -7,7 +7,7 @@ origin the account registered: Lockstitch never becomes an open redirect.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -51,8 +51,15 @@ def parse_origin(value: object) -> str:
     return origin_of(value)
 
 
+# What the callback reports to the partner's page; the return_url's own values for them go.
+RESULT_PARAMS = frozenset({"source_id", "status", "error"})
+
+
 def with_params(url: str, params: dict[str, str]) -> str:
-    """``url`` with ``params`` added to its query (existing parameters kept, fragment dropped)."""
+    """``url`` with the callback's result in its query: the partner's own parameters kept, except
+    any named like a result parameter (one ``status`` only, the true one), fragment dropped."""
     parts = urlsplit(url)
-    query = f"{parts.query}&{urlencode(params)}" if parts.query else urlencode(params)
+    # The partner's parameters are kept byte for byte (their encoding is theirs).
+    kept = [p for p in parts.query.split("&") if p and unquote_plus(p.split("=", 1)[0]) not in RESULT_PARAMS]
+    query = "&".join([*kept, urlencode(params)])
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
