@@ -51,3 +51,16 @@ def test_with_params_keeps_the_query_and_drops_the_fragment() -> None:
     assert with_params("https://a.test/cb?x=1#frag", {"status": "succeeded", "source_id": "5"}) == (
         "https://a.test/cb?x=1&status=succeeded&source_id=5"
     )
+
+
+def test_a_return_urls_own_result_parameters_are_replaced_not_repeated() -> None:
+    """Issue 8, finding 6: ``?source_id=999&status=succeeded`` in the return_url gave the
+    partner's page two of each, the forged ones first. Now only the true result is there; the
+    partner's other parameters stay byte for byte."""
+    url = "https://a.test/cb?x=1&source_id=999&status=succeeded&error=none&y=a%20b"
+    assert with_params(url, {"source_id": "2", "status": "failed", "error": "access_denied"}) == (
+        "https://a.test/cb?x=1&y=a%20b&source_id=2&status=failed&error=access_denied"
+    )
+    assert with_params("https://a.test/cb?status=failed", {"source_id": "2", "status": "succeeded"}) == (
+        "https://a.test/cb?source_id=2&status=succeeded"
+    )
