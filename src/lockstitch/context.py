@@ -6,9 +6,6 @@ CLI commands, so that nothing else constructs engines or reads settings.
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
 from dataclasses import dataclass
 
 import httpx
@@ -18,6 +15,7 @@ from lockstitch.catalog.loader import Catalog, load_catalog
 from lockstitch.config import Settings
 from lockstitch.kit.crypto import Keyring
 from lockstitch.kit.db import Database
+from lockstitch.kit.liveness import process_identity
 from lockstitch.kit.outbound import OutboundPolicy, Resolver
 from lockstitch.kit.outbound_http import GuardedTransport, pinned_transport
 from lockstitch.oauth.providers import Providers
@@ -30,7 +28,8 @@ class Context:
     catalog: Catalog
     keyring: Keyring
     providers: Providers
-    # Names this process in leases it takes (host:pid:random; unique even after a pid is reused).
+    # Names this process in leases it takes (kit.liveness: host, pid, start time; unique even
+    # after a pid is reused), so a worker on the same host can tell whether a holder lives.
     process_id: str
     # The one HTTP client of the process (OAuth token requests...). Tests hand in a transport to
     # stand in for servers that cannot run here (Google's), at the transport layer. Every request
@@ -78,6 +77,6 @@ def build_context(
         keyring=keyring,
         providers=Providers(catalog.providers, settings.oauth),
         outbound=outbound,
-        process_id=f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}",
+        process_id=process_identity(),
         http=http,
     )
