@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # pip warns about an unreachable extra index on these machines; keep the output readable.
 PIP := $(BIN)/pip --disable-pip-version-check -q
 
-.PHONY: install install-dev run test lint types unit services bench clean
+.PHONY: install install-dev run test test-loaded soak lint types unit services bench clean
 
 install: $(VENV)/.installed
 
@@ -30,6 +30,14 @@ run: install
 
 ## Lint, types, and every test on SQLite and PostgreSQL.
 test: install-dev services lint types unit
+
+## The same with two CPU-burning processes beside it: verdicts must not depend on speed.
+test-loaded:
+	scripts/loaded.sh $(MAKE) test
+
+## The token soak at its full three minutes on both backends (make test runs a short one).
+soak: install-dev services
+	LOCKSTITCH_SOAK_SECONDS=180 LOCKSTITCH_SOAK_SQLITE_SHARE=1 $(BIN)/pytest -q tests/oauth/test_soak.py
 
 lint: install-dev
 	$(BIN)/ruff check src tests bench scripts

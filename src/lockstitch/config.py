@@ -26,7 +26,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -60,6 +60,7 @@ class ProviderSettings(BaseModel):
     authorization_url: str | None = None
     token_url: str | None = None
     revocation_url: str | None = None
+    introspection_url: str | None = None
     issuer: str | None = None
     scopes: list[str] | None = None
 
@@ -70,16 +71,34 @@ class OAuthSettings(BaseModel):
     # Where providers send the browser back; default: the public base URL + /oauth/callback.
     callback_url: str | None = None
     state_ttl_seconds: int = 600
-    http_timeout_seconds: float = 20.0
+    # The hard deadline of one token request, from the first byte to the last.
+    http_timeout_seconds: float = Field(default=20.0, gt=0)
     # Refreshes one worker process runs at once.
     refresh_concurrency: int = 50
-    # How long a worker holds a credential while refreshing it; must outlast the HTTP timeout.
+    # How long a claim on a credential is good for. A holder sends only while the request's
+    # deadline plus a margin (a tenth of this, at least 1 s) is left, so it must be longer
+    # than both; a holder on another host is overtaken only once its lease lapsed.
     lease_seconds: float = 60.0
     # After a first invalid_grant, the confirming attempt comes this much later (to twice that).
     reauth_confirm_seconds: float = 5.0
     # Longest wait between attempts while a provider fails (Retry-After may ask for longer).
     max_backoff_seconds: float = 900.0
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+
+    @property
+    def send_margin(self) -> float:
+        """Lease time a holder keeps in hand beyond the request's deadline, for its settle."""
+        return max(1.0, 0.1 * self.lease_seconds)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_request(self) -> OAuthSettings:
+        margin = self.send_margin
+        if self.lease_seconds <= self.http_timeout_seconds + margin:
+            raise ValueError(
+                f"oauth.lease_seconds ({self.lease_seconds:g}) must exceed http_timeout_seconds "
+                f"({self.http_timeout_seconds:g}) plus a margin of {margin:g} s, or no refresh could be sent"
+            )
+        return self
 
 
 class RunnerSettings(BaseModel):

@@ -39,6 +39,8 @@ def oauth_settings(provider: OidcProvider, token_url: str | None = None, **oauth
                 "oauth2": {
                     "authorization_url": provider.authorization_endpoint,
                     "token_url": token_url or provider.token_endpoint,
+                    # Tells whether an interrupted refresh spent its token (oauth.in_flight).
+                    "introspection_url": provider.introspection_endpoint,
                     "issuer": provider.issuer,
                     "client_id": managed.client_id,
                     "client_secret": managed.client_secret,
@@ -170,6 +172,7 @@ def process_env(ctx: Context, config_path: Any, **extra: str) -> dict[str, str]:
         "[oauth.providers.oauth2]",
         f"authorization_url = {json.dumps(oauth.authorization_url)}",
         f"token_url = {json.dumps(oauth.token_url)}",
+        f"introspection_url = {json.dumps(oauth.introspection_url)}",
         f"issuer = {json.dumps(oauth.issuer)}",
         f"client_id = {json.dumps(oauth.client_id)}",
         f"client_secret = {json.dumps(oauth.client_secret.get_secret_value())}",
@@ -180,6 +183,24 @@ def process_env(ctx: Context, config_path: Any, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCKSTITCH_")}
     env.update({"LOCKSTITCH_CONFIG": str(config_path), **extra})
     return env
+
+
+async def provider_stats(
+    provider: OidcProvider, *, refreshes_at_least: int, within: float = 120
+) -> dict[str, int]:
+    """The provider's counters once they show ``refreshes_at_least`` successful refreshes.
+
+    oidc-provider counts a refresh as it finishes its answer, so its books can trail a client
+    that already stored the answer by a moment. Its counters only grow: waiting for them to reach
+    what Lockstitch stored never hides a surplus (a refresh the provider answered that was not
+    stored), which the caller's equality then catches.
+    """
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        stats = provider.stats()
+        if stats["refresh_success"] >= refreshes_at_least or asyncio.get_running_loop().time() > deadline:
+            return stats
+        await asyncio.sleep(0.1)
 
 
 async def managed_sources(partner: Partner, provider: OidcProvider, count: int, batch: int = 20) -> list[int]:

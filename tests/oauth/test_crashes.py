@@ -51,7 +51,12 @@ def crash_ctx(make_ctx: MakeContext, oidc: OidcProvider) -> Context:
     oidc.reset()
     settings = oauth_settings(oidc)
     settings["oauth"].update(
-        lease_seconds=2.0, http_timeout_seconds=1.0, reauth_confirm_seconds=0.05, refresh_concurrency=6
+        # A killed worker is known dead at once (kit.liveness), so the lease can be as long as a
+        # busy machine needs; a live one is never overtaken, whatever its lease.
+        lease_seconds=20.0,
+        http_timeout_seconds=3.0,
+        reauth_confirm_seconds=0.05,
+        refresh_concurrency=6,
     )
     return make_ctx(**settings)
 

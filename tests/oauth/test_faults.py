@@ -4,8 +4,9 @@
   Retry-After, and the credential recovers when the provider does.
 * A revoked grant (invalid_grant) leads to needs_reauth within two attempts, with one event.
 * A dropped response (the provider rotated the refresh token, the answer never arrived) and a
-  request that times out before reaching the provider each end honestly: needs_reauth with one
-  event when the token was spent, valid again when it was not.
+  request that times out before reaching the provider each end honestly, found out without
+  sending the refresh token again (introspection, oauth.in_flight): needs_reauth with one event
+  when the token was spent, valid again when it was not.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import select, update
 from lockstitch.context import Context
 from lockstitch.kit.time import utcnow
 from lockstitch.models import Event, OAuthCredential
+from lockstitch.oauth.lifecycle import TokenEngine
 from lockstitch.worker.loop import Worker
 from tests.conftest import MakeAccount, MakeContext, api_client
 from tests.oauth.conftest import Partner, oauth_settings, rest_source_body
@@ -150,10 +152,11 @@ async def test_revoked_grant_needs_reauth_within_two_attempts(
         while (await partner.health(source["id"]))["status"] != "needs_reauth":
             assert time.monotonic() < deadline
             await asyncio.sleep(0.2)
-        await asyncio.sleep(1.0)  # nothing more happens after that
     finally:
         stop.set()
         await worker
+    # Nothing more happens after that: no worker would even claim it.
+    assert await TokenEngine(ctx, "another-worker").refresh_due() == 0
     attempts = [r for r in proxy.requests if r.grant_type == "refresh_token"]
     assert len(attempts) == 2
     assert await _events(ctx) == ["source.credentials_invalid"]
@@ -182,10 +185,12 @@ async def test_dropped_response_ends_honestly(
     finally:
         stop.set()
         await worker
-    # The spent token was tried again (the only way to know), the provider saw a reuse, and the
-    # source says so once; it never read "valid" in between.
+    # The provider's introspection said the token was spent: it was never sent again (no reuse
+    # the provider could punish), and the source says so once; it never read "valid" between.
     assert await _events(ctx) == ["source.credentials_invalid"]
-    assert oidc.stats()["reuse_detected"] == 1
+    assert oidc.stats()["reuse_detected"] == 0
+    assert len([r for r in proxy.requests if r.grant_type == "refresh_token"]) == 1
+    assert "refresh_token_spent" in (await partner.health(source["id"]))["last_error"]["message"]
 
 
 async def test_timeout_before_the_provider_recovers(
@@ -198,12 +203,13 @@ async def test_timeout_before_the_provider_recovers(
     stop = asyncio.Event()
     worker = asyncio.create_task(Worker(ctx).run(stop))
     try:
-        deadline = time.monotonic() + 30
-        saw_backoff = False
+        deadline = time.monotonic() + 120
+        saw_unsettled = False
         while True:
             health = await partner.health(source["id"])
-            saw_backoff |= health["status"] == "backing_off"
-            if saw_backoff and health["status"] == "valid":
+            # "refreshing" while its outcome is found out (introspection: the token is unused).
+            saw_unsettled |= health["status"] in ("backing_off", "refreshing")
+            if saw_unsettled and health["status"] == "valid" and proxy.remaining() == 0:
                 break
             assert time.monotonic() < deadline, health
             await asyncio.sleep(0.1)
@@ -212,3 +218,7 @@ async def test_timeout_before_the_provider_recovers(
         await worker
     assert await _events(ctx) == []
     assert oidc.stats()["reuse_detected"] == 0
+    # The held request never reached the provider; introspection said the token was unused, and
+    # the one resend refreshed.
+    assert len([r for r in proxy.requests if r.grant_type == "refresh_token"]) == 2
+    assert oidc.stats()["refresh_success"] == 1

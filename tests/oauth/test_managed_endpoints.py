@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from lockstitch.context import Context
-from lockstitch.oauth.lifecycle import FORCE_WINDOW, TokenEngine
+from lockstitch.oauth.lifecycle import TokenEngine
 from lockstitch.oauth.repository import CredentialRepository
+from lockstitch.oauth.vending import FORCE_WINDOW
 from tests import canary
 from tests.oauth.conftest import Partner, rest_source_body
 from tests.oauth_server.harness import OidcProvider

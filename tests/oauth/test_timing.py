@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from lockstitch.oauth.lifecycle import backoff, refresh_due
+from lockstitch.oauth.timing import backoff, refresh_due
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 

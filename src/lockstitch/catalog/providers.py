@@ -36,7 +36,14 @@ class ProviderSpec(BaseModel):
     # How the client authenticates at the token endpoint (RFC 6749 2.3.1).
     client_auth: Literal["basic", "body"] = "body"
     pkce: bool = True
+    # Whether a refresh returns a new refresh token and retires the old one.
     rotates_refresh_tokens: bool = False
+    # How long a used refresh token is still accepted, where the provider documents it (Xero:
+    # 1800 s): within it, a refresh whose answer was lost may be sent again (oauth.in_flight).
+    refresh_token_grace_seconds: int | None = None
+    # RFC 7662 token introspection, where the provider offers it for refresh tokens: tells
+    # whether an interrupted refresh spent its token (oauth.in_flight).
+    introspection_url: str | None = None
     # Lifetime assumed when a token response has no expires_in (None: tokens that never expire).
     default_expires_in: int | None = 3600
     # Token-response fields and callback parameters that become source properties.

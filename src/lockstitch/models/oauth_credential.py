@@ -13,10 +13,12 @@ class OAuthCredential(Base):
     """The OAuth tokens of one source and where they are in their life (``oauth.lifecycle``).
 
     Tokens and a bring-your-own client's id and secret are sealed (``kit.crypto``) with
-    associated data naming this account, source and field. ``version`` grows with every stored
-    refresh, so a writer that lost its lease cannot overwrite a newer token (compare-and-swap).
-    ``in_flight_since`` is set, and committed, before a refresh request leaves: if the process
-    dies, the next reader knows the stored refresh token may already have been used.
+    associated data naming this account, source and field. ``version`` grows with every write,
+    ``generation`` with every new refresh token: an outcome is stored only if nothing newer is
+    (compare-and-swap: a verdict on ``version`` and the lease, a provider's answer on
+    ``generation``). ``in_flight_since`` is set, and committed, before a refresh request leaves,
+    and cleared only once its outcome is known: while set, the stored refresh token may already
+    have been used, and nobody sends it again without first finding out (``oauth.in_flight``).
     """
 
     __tablename__ = "oauth_credentials"
@@ -38,6 +40,8 @@ class OAuthCredential(Base):
     provides: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
     status: Mapped[str] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Grows each time a new refresh token is stored; a late answer is kept while it is current.
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     refresh_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_refreshed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     in_flight_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -14,9 +14,10 @@ from lockstitch.kit.json import BodyNotJSON, BodyTooLarge, JSONResponse, read_js
 from lockstitch.kit.openapi import json_body
 from lockstitch.kit.time import to_wire, utcnow
 from lockstitch.oauth import errors, handshake, schemas
-from lockstitch.oauth.lifecycle import CredentialsUnavailable, TokenEngine
+from lockstitch.oauth.lifecycle import TokenEngine
 from lockstitch.oauth.repository import CredentialRepository, OriginRepository, add_audit
 from lockstitch.oauth.return_urls import UrlError, parse_origin
+from lockstitch.oauth.vending import CredentialsUnavailable
 from lockstitch.oauth.views import credential_json
 from lockstitch.sources import errors as source_errors
 from lockstitch.sources import schemas as source_schemas

@@ -29,10 +29,11 @@ from lockstitch.kit.logging import get_logger
 from lockstitch.kit.time import to_wire, utcnow
 from lockstitch.models import OAuthCredential, OAuthState
 from lockstitch.oauth import errors, ownership, sealing
-from lockstitch.oauth.lifecycle import apply_token_fields, refresh_due
 from lockstitch.oauth.protocol import OAuthError, authorization_url, new_state, pkce_pair, token_request
 from lockstitch.oauth.repository import CredentialRepository, OriginRepository, StateRepository, add_event
 from lockstitch.oauth.return_urls import UrlError, origin_of, with_params
+from lockstitch.oauth.settle import apply_token_fields
+from lockstitch.oauth.timing import refresh_due
 from lockstitch.sources import errors as source_errors
 from lockstitch.sources.repository import SourceRepository
 from lockstitch.sources.service import parse_id, queue_check_if_due
@@ -212,6 +213,7 @@ async def _store(
     credential.last_refreshed_at = now
     credential.status = "valid"
     credential.version = (credential.version or 0) + 1
+    credential.generation = (credential.generation or 0) + 1  # a refresh with the old token is moot
     credential.failures = 0
     credential.last_error_class = credential.last_error_message = None
     credential.in_flight_since = credential.lease_owner = credential.lease_expires_at = None

@@ -2,115 +2,71 @@
 
 Lockstitch is the only party that refreshes a source's tokens. One refresh of one credential:
 
-    1. claim: take the credential's lease and record the refresh as in flight, in one short
-       transaction that commits *before* the request leaves (other workers skip it; a crash
-       leaves the in-flight mark, so the credential never reads as healthy by mistake);
-    2. send the refresh request (no transaction open, no lock held);
-    3. settle: store the outcome and release the lease in one short transaction, with a
-       compare-and-swap on ``version`` (a worker that lost its lease cannot overwrite newer
-       tokens). A response without a refresh token keeps the old one. Outcomes that arrive
-       together share the transaction; each refresh waits for the commit holding its own.
+    1. claim: take the credential's lease and mark the refresh in flight, in one short
+       transaction that commits *before* the request leaves (a crash leaves the mark, so the
+       credential never reads as healthy by mistake);
+    2. if an earlier refresh of the same token never got its outcome stored, find out whether
+       the token was spent before anything is sent (``in_flight``);
+    3. send, only while the lease has the request's whole deadline and a margin left, with a
+       hard deadline (``timing``);
+    4. settle: store the outcome and release the lease (``settle``): the provider's answer
+       whenever it arrives, as long as no newer refresh token is stored; a verdict only while
+       the lease is still this worker's.
 
-Outcomes, by ``protocol.OAuthError.error_class``:
-* success: ``valid``, next refresh before expiry (``refresh_due_at``);
-* ``reauth`` (invalid_grant...): a second consecutive one makes it ``needs_reauth``: the source
-  is system-paused, ``source.credentials_invalid`` is emitted once, a waiting connection check
-  fails with the provider's reason. (One confirmation attempt, ``reauth_confirm_seconds`` later,
-  because some providers answer invalid_grant for passing trouble.)
-* ``client`` (invalid_client...): a managed app is flagged, and every credential using it waits
-  for the operator instead of failing one by one; a partner's own app makes its source
-  ``invalid_client`` (system-paused, one event).
-* ``retriable`` / ``ambiguous``: ``backing_off``, exponential backoff with jitter, never before
-  the provider's Retry-After.
+The guarantees, independent of how slow the CPU, the database or the provider is:
+
+* a refresh token is never in flight from two places at once: a holder on this host that is
+  still running is never overtaken (``kit.liveness``), one that died is taken over at once, and
+  one elsewhere only after its lease lapsed, which its own request cannot outlast;
+* whatever the provider answered is stored, late or not, unless newer credentials arrived;
+* an outcome that stayed unknown is resolved without a blind resend (``in_flight``).
+
+Outcomes, by ``protocol.OAuthError.error_class``: success -> ``valid``; ``reauth``
+(invalid_grant...) twice in a row -> ``needs_reauth`` (the source is system-paused, one
+``source.credentials_invalid`` event, a waiting connection check fails); ``client`` -> a managed
+app is flagged (every credential using it waits for the operator), a partner's own app makes
+its source ``invalid_client``; ``retriable`` -> ``backing_off`` with exponential backoff, never
+before the provider's Retry-After; ``ambiguous`` -> the in-flight mark stays, to be resolved.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import random
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.catalog.source_type import SourceType
 from lockstitch.context import Context
-from lockstitch.kit.crypto import Keyring
+from lockstitch.kit import liveness
+from lockstitch.kit.deadline import within
 from lockstitch.kit.failpoints import Failpoints
 from lockstitch.kit.logging import get_logger, scrub
 from lockstitch.kit.time import utcnow
 from lockstitch.models import OAuthCredential, Source
-from lockstitch.oauth import metrics, sealing
+from lockstitch.oauth import in_flight, metrics, sealing, vending
 from lockstitch.oauth.protocol import Client, OAuthError, TokenResponse, token_request
 from lockstitch.oauth.providers import Provider
-from lockstitch.oauth.repository import Claim, CredentialRepository, add_event
-from lockstitch.sources import credentials as source_credentials
+from lockstitch.oauth.repository import Claim, CredentialRepository, Holders, Settlement
+from lockstitch.oauth.settle import Settler, apply_token_fields, recovered, report_dead
+from lockstitch.oauth.timing import backoff, refresh_due, resolve_after
 
 log = get_logger("lockstitch.oauth")
 
-NO_EXPIRY_CHECK = dt.timedelta(days=1)  # tokens without expiry are still exercised daily
-
-
-def refresh_due(now: dt.datetime, lifetime: float | None) -> dt.datetime:
-    """When to refresh a token received ``now`` that lives ``lifetime`` seconds.
-
-    Ahead of expiry by max(5 min, 10% of the lifetime), but never later than half-way, so short
-    tokens (seconds, in tests) are refreshed at half-life rather than at once; minus up to 10%
-    of that margin at random, so tokens issued together do not all come due together.
-    """
-    if lifetime is None:
-        return now + NO_EXPIRY_CHECK - dt.timedelta(seconds=random.uniform(0, 3600))  # noqa: S311
-    margin = min(max(300.0, 0.1 * lifetime), 0.5 * lifetime)
-    margin += random.uniform(0, 0.1 * margin)  # noqa: S311 - jitter, not security
-    return now + dt.timedelta(seconds=max(0.0, lifetime - margin))
-
-
-def backoff(failures: int, retry_after: float | None, longest: float = 900.0) -> float:
-    """Seconds to wait after ``failures`` consecutive failures: exponential with jitter
-    (1, 2, 4... up to ``longest``), and never less than the provider's Retry-After."""
-    ceiling = min(longest, 2.0 ** min(failures, 12))
-    delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311
-    return max(delay, retry_after or 0.0)
-
-
 # Refreshes being decided in this process, by (process id, credential id): later triggers join them.
 _IN_FLIGHT: dict[tuple[str, int], asyncio.Future[None]] = {}
-
-
-Effects = Callable[[AsyncSession], Awaitable[None]]
-SETTLE_BATCH = 100
 FLAGS_TTL = 5.0  # seconds a worker trusts its reading of the flagged managed apps
-FORCE_WINDOW = 10 * 365 * 86400.0  # "due within ten years": refresh now, whatever the expiry
-
-
-class CredentialsUnavailable(Exception):  # noqa: N818 - a state, raised to the endpoint
-    def __init__(self, status: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-@dataclass(frozen=True)
-class VendedToken:
-    access_token: str
-    expires_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class TapCredentials:
-    """What a tap run gets of a source's OAuth credentials: values under the type's property
-    names (client id and secret, refresh token) plus ``access_token`` valid for the run, and the
-    list of every secret in play (to scrub the tap's messages)."""
-
-    values: dict[str, str]
-    expires_at: dt.datetime
-
-    @property
-    def secrets(self) -> list[str]:
-        return list(self.values.values())
+# Verdicts of the in-flight resolution that need a person at once (no confirming second try:
+# that would be the resend the resolution avoided).
+_FINAL = {
+    "spent": ("refresh_token_spent", in_flight.SPENT),
+    "unknown": ("refresh_outcome_unknown", in_flight.UNKNOWN),
+}
 
 
 class TokenEngine:
@@ -119,10 +75,7 @@ class TokenEngine:
         self.worker_id = worker_id
         self.settings = ctx.settings.oauth
         self.failpoints = Failpoints(ctx.settings.crash_at)
-        self._to_settle: list[
-            tuple[OAuthCredential, dict[str, Any], Effects | None, asyncio.Future[bool]]
-        ] = []
-        self._settling: asyncio.Task[None] | None = None
+        self.settler = Settler(ctx, worker_id)
         self._skip: list[str] = []
         self._flags_read_at: float | None = None
 
@@ -137,7 +90,7 @@ class TokenEngine:
         while True:
             free = limit - len(running)
             if not exhausted and free >= max(1, limit // 4):
-                claims = await self._claim_batch(free)
+                claims = await self._claim(free)
                 exhausted = len(claims) < free
                 claimed += len(claims)
                 running.update(asyncio.create_task(self._refresh(c)) for c in claims)
@@ -146,8 +99,6 @@ class TokenEngine:
             done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if task.exception() is not None:
-                    # The credential keeps its lease and in-flight mark: it reads "refreshing" and
-                    # is taken up again when the lease lapses.
                     log.error("refresh crashed", exc_info=task.exception())
 
     async def refresh_if_due(self, credential_id: int, *, within: float = 0.0) -> str:
@@ -165,144 +116,130 @@ class TokenEngine:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         _IN_FLIGHT[key] = done
         try:
-            now = utcnow()
-            async with self.ctx.db.unit_of_work() as session:
-                claim = await CredentialRepository(session).claim_one(
-                    credential_id,
-                    self.worker_id,
-                    now,
-                    self._lease_until(now),
-                    now + dt.timedelta(seconds=within),
-                )
-            if claim is not None:
-                return await self._refresh(claim)
+            claims = await self._claim(1, credential_id=credential_id, within=within)
+            if claims:
+                return await self._refresh(claims[0])
             await self._wait_for_lease(credential_id)
             return "not_needed"
         finally:
             del _IN_FLIGHT[key]
             done.set_result(None)
 
-    async def access_token(self, account_id: int, source_id: int, min_valid: float | None) -> VendedToken:
-        """An access token of the source valid for at least ``min_valid`` seconds (default: a
-        minute, or half the token's lifetime when shorter). Never hands out an expired token."""
-        for _ in range(3):
-            async with self.ctx.db.read() as session:
-                credential = await CredentialRepository(session).for_source(account_id, source_id)
-                flagged = await CredentialRepository(session).flagged_apps()
-            if credential is None:
-                raise CredentialsUnavailable("none", "this source has no OAuth credentials")
-            status = self.visible_status(credential, flagged)
-            if status in ("needs_reauth", "invalid_client", "incomplete"):
-                raise CredentialsUnavailable(status, f"the source's credentials are {status}")
-            wanted = self._min_valid(credential, min_valid)
-            now = utcnow()
-            expires = credential.access_token_expires_at
-            if credential.access_token and (expires is None or (expires - now).total_seconds() > wanted):
-                token = sealing.unseal(self.ctx.keyring, credential, "access_token")
-                return VendedToken(token, expires or now + NO_EXPIRY_CHECK)
-            await self.refresh_if_due(credential.id, within=wanted)
-        raise CredentialsUnavailable(status, "no fresh access token could be obtained; try again later")
+    async def access_token(
+        self, account_id: int, source_id: int, min_valid: float | None
+    ) -> vending.VendedToken:
+        return await vending.access_token(self, account_id, source_id, min_valid)
 
-    async def tap_credentials(self, account_id: int, source_id: int, min_valid: float) -> TapCredentials:
-        """Credentials for a tap run of ``min_valid`` seconds: a fresh access token (refreshed
-        first if it would expire during the run, as far as the provider's token lifetime
-        allows; longer runs get tokens through ``runner.token_relay``) and the client and
-        refresh token under the type's property names, for taps that take them."""
-        vended = await self.access_token(account_id, source_id, min_valid)
-        async with self.ctx.db.read() as session:
-            credential = await CredentialRepository(session).for_source(account_id, source_id)
-            source = await session.get(Source, source_id)
-        if credential is None or source is None:
-            raise CredentialsUnavailable("none", "this source has no OAuth credentials")
-        source_type = self.ctx.catalog.source_type(source.type)
-        oauth = source_type.definition.oauth if source_type else None
-        values = {"access_token": vended.access_token}
-        provider = self.ctx.providers.get(credential.provider)
-        if oauth is not None and provider is not None:
-            claim = Claim(credential, source.type, source.properties, source.credentials)
-            try:
-                client, refresh_token = self._client_and_token(claim, provider)
-            except OAuthError as exc:
-                raise CredentialsUnavailable("incomplete", exc.summary) from None
-            values[oauth.client_id] = client.client_id
-            values[oauth.client_secret] = client.client_secret
-            values[oauth.refresh_token] = refresh_token
-        return TapCredentials(values, vended.expires_at)
+    async def tap_credentials(
+        self, account_id: int, source_id: int, min_valid: float
+    ) -> vending.TapCredentials:
+        return await vending.tap_credentials(self, account_id, source_id, min_valid)
 
     async def confirm_rejected(self, account_id: int, source_id: int) -> str:
-        """A tap was refused with the access token Lockstitch handed it: ask the provider
-        whether the grant still stands by refreshing now. A grant revoked at the provider
-        ends as ``needs_reauth`` (after the usual second strike); returns the status then."""
-        async with self.ctx.db.read() as session:
-            credential = await CredentialRepository(session).for_source(account_id, source_id)
-        if credential is None:
-            return "none"
-        deadline = (
-            time.monotonic()
-            + 2 * self.settings.reauth_confirm_seconds
-            + 2 * self.settings.http_timeout_seconds
-        )
-        while True:
-            outcome = await self.refresh_if_due(credential.id, within=FORCE_WINDOW)
-            async with self.ctx.db.read() as session:
-                current = await CredentialRepository(session).get(credential.id)
-                flagged = await CredentialRepository(session).flagged_apps()
-            assert current is not None
-            status = self.visible_status(current, flagged)
-            if outcome != "reauth" or status == "needs_reauth" or time.monotonic() > deadline:
-                return status
-            # First strike: the rule wants a second refusal after a pause before giving up.
-            wait = (current.refresh_due_at - utcnow()).total_seconds() if current.refresh_due_at else 0.0
-            await asyncio.sleep(max(0.0, wait) + 0.05)
+        return await vending.confirm_rejected(self, account_id, source_id)
 
-    # ----------------------------------------------------------------------------- one refresh
-    async def _claim_batch(self, limit: int) -> list[Claim]:
-        now = utcnow()
+    # ----------------------------------------------------------------------------- claims
+    async def _claim(
+        self, limit: int, *, credential_id: int | None = None, within: float = 0.0
+    ) -> list[Claim]:
+        """Due credentials (or the one named), leased to this worker. The lease's end is taken
+        from the moment the write lock is ours, and the holder's own deadline from before the
+        claim began, so a holder never believes its lease lasts longer than it does."""
+        started = time.monotonic()
         async with self.ctx.db.unit_of_work() as session:
+            await session.connection()  # BEGIN (IMMEDIATE on SQLite): from here the lock is ours
+            now = utcnow()
+            lease_until = now + dt.timedelta(seconds=self.settings.lease_seconds)
             repo = CredentialRepository(session)
-            if self._flags_read_at is None or time.monotonic() - self._flags_read_at > FLAGS_TTL:
-                # Flags change when a provider rejects an app: rare, so read them now and then.
-                self._skip = self._flagged_managed(await repo.flagged_apps())
-                self._flags_read_at = time.monotonic()
-            claims = await repo.claim_due(self.worker_id, now, self._lease_until(now), limit, self._skip)
+            holders = Holders(*liveness.sort_owners(await repo.lease_owners()))
+            if credential_id is not None:
+                due_before = now + dt.timedelta(seconds=within)
+                one = await repo.claim_one(
+                    credential_id, self.worker_id, now, lease_until, due_before, holders
+                )
+                claims = [one] if one is not None else []
+            else:
+                if self._flags_read_at is None or time.monotonic() - self._flags_read_at > FLAGS_TTL:
+                    # Flags change when a provider rejects an app: rare, so read them now and then.
+                    self._skip = self._flagged_managed(await repo.flagged_apps())
+                    self._flags_read_at = time.monotonic()
+                claims = await repo.claim_due(self.worker_id, now, lease_until, limit, self._skip, holders)
         for claim in claims:
             due = claim.credential.refresh_due_at
-            if due is not None:
+            if due is not None and credential_id is None:
                 metrics.REFRESH_LAG.observe(max(0.0, (now - due).total_seconds()))
-        return claims
+        deadline = started + self.settings.lease_seconds
+        return [dataclasses.replace(c, deadline=deadline) for c in claims]
 
+    # ----------------------------------------------------------------------------- one refresh
     async def _refresh(self, claim: Claim) -> str:
+        try:
+            return await self._refresh_claimed(claim)
+        except Exception:
+            # A bug, not a provider's answer: hand the credential back with its mark (whether a
+            # request left is unknown), or a live holder here would keep it until it exits.
+            await self.settler.settle(self._unresolved(claim, "internal_error", "the refresh failed"))
+            raise
+
+    async def _refresh_claimed(self, claim: Claim) -> str:
         credential = claim.credential
         provider = self.ctx.providers.get(credential.provider)
         source_type = self.ctx.catalog.source_type(claim.source_type)
         try:
-            client, refresh_token = self._client_and_token(claim, provider)
+            client, refresh_token = self.client_and_token(claim, provider)
             assert provider is not None
             form = self._refresh_form(claim, provider, source_type, refresh_token)
             token_url, trusted = token_endpoint(claim, provider, source_type)
         except OAuthError as exc:
             return await self._settle_failure(claim, exc, [])
+        secrets = [refresh_token, client.client_secret, client.client_id]
+        timeout = self.settings.http_timeout_seconds
+        if claim.resumed:
+            assert credential.in_flight_since is not None
+            verdict = await in_flight.resolve(
+                self.ctx.http,
+                provider.spec,
+                client,
+                refresh_token,
+                in_flight_since=credential.in_flight_since,
+                now=utcnow(),
+                timeout=timeout,
+                operator_endpoint=trusted,
+            )
+            if verdict == "later":
+                return await self._settle_unresolved(
+                    claim, "outcome_pending", "finding out whether it was used"
+                )
+            if verdict in _FINAL:
+                code, message = _FINAL[verdict]
+                return await self._settle_failure(
+                    claim, OAuthError("reauth", code, message), secrets, final=True
+                )
+        if time.monotonic() > claim.deadline - timeout - self.settings.send_margin:
+            # The claim took too long to become ours: a request now could outlive the lease.
+            await self.settler.settle(self._released(claim))
+            return "deferred"
         self.failpoints.hit("before_request")
         try:
-            response = await token_request(
-                self.ctx.http,
-                token_url,
-                client,
-                form,
-                timeout=self.settings.http_timeout_seconds,
-                trusted=trusted,
+            # The whole request, counting only time this process could wait (kit.deadline): an
+            # answer that arrived while the process stood still is read, not thrown away.
+            response = await within(
+                token_request(self.ctx.http, token_url, client, form, timeout=None, trusted=trusted), timeout
+            )
+        except TimeoutError:
+            self.failpoints.hit("after_response")
+            return await self._settle_failure(
+                claim, OAuthError("ambiguous", "no_response", "deadline"), secrets
             )
         except OAuthError as exc:
             self.failpoints.hit("after_response")
-            return await self._settle_failure(
-                claim, exc, [refresh_token, client.client_secret, client.client_id]
-            )
+            return await self._settle_failure(claim, exc, secrets)
         self.failpoints.hit("after_response")
         outcome = await self._settle_success(claim, provider, source_type, refresh_token, response)
         self.failpoints.hit("after_commit")
         return outcome
 
-    def _client_and_token(self, claim: Claim, provider: Provider | None) -> tuple[Client, str]:
+    def client_and_token(self, claim: Claim, provider: Provider | None) -> tuple[Client, str]:
         credential = claim.credential
         if provider is None:
             raise OAuthError("client", "unknown_provider", f"no OAuth provider {credential.provider!r}")
@@ -335,6 +272,7 @@ class TokenEngine:
                 )
         return form
 
+    # ----------------------------------------------------------------------------- outcomes
     async def _settle_success(
         self,
         claim: Claim,
@@ -355,44 +293,34 @@ class TokenEngine:
             "failures": 0,
             "last_error_class": None,
             "last_error_message": None,
-            "version": credential.version + 1,
             "updated_at": now,
         }
         if response.refresh_token and response.refresh_token != old_refresh_token:
             values["refresh_token"] = sealing.seal(
                 self.ctx.keyring, credential, "refresh_token", response.refresh_token
             )
-        effects = None
-        if provider.spec.token_fields or credential.status == "pending":
+            values["generation"] = credential.generation + 1
 
-            async def effects(session: AsyncSession) -> None:
+        async def effects(session: AsyncSession, previous: str) -> None:
+            if provider.spec.token_fields:
                 source = await session.get(Source, credential.source_id, with_for_update=True)
-                if source is None:
-                    return
-                apply_token_fields(
-                    self.ctx.keyring, source_type, source, response.raw, provider.spec.token_fields, now
-                )
-                if credential.status == "pending" and source.system_pause_reason == "credentials":
-                    source.system_paused_at = None
-                    source.system_pause_reason = None
-                    source.updated_at = now
-                    await add_event(
-                        session,
-                        source.account_id,
-                        source.id,
-                        "source.reauthorized",
-                        {"source_id": source.id},
-                        now,
+                if source is not None:
+                    apply_token_fields(
+                        self.ctx.keyring, source_type, source, response.raw, provider.spec.token_fields, now
                     )
+            await recovered(session, credential, previous, now)
 
-        if not await self._settle(credential, values, effects):
+        settlement = Settlement(credential.id, credential.version, credential.generation, values, answer=True)
+        if not await self.settler.settle(settlement, effects):
             metrics.REFRESHES.labels(outcome="conflict").inc()
-            log.warning("refresh result discarded: lease lost", credential_id=credential.id)
+            log.warning("refresh answer discarded: newer credentials arrived", credential_id=credential.id)
             return "conflict"
         metrics.REFRESHES.labels(outcome="success").inc()
         return "refreshed"
 
-    async def _settle_failure(self, claim: Claim, error: OAuthError, secrets: list[str | None]) -> str:
+    async def _settle_failure(
+        self, claim: Claim, error: OAuthError, secrets: Sequence[str | None], *, final: bool = False
+    ) -> str:
         credential = claim.credential
         now = utcnow()
         message = scrub(error.summary, secrets)
@@ -402,11 +330,11 @@ class TokenEngine:
             "last_error_message": message,
             "last_error_at": now,
             "updated_at": now,
-            "version": credential.version + 1,
         }
         dead_status: str | None = None
+        keep_in_flight = False
         if error.error_class == "reauth":
-            if credential.last_error_class == "reauth":
+            if final or credential.last_error_class == "reauth":
                 dead_status = "needs_reauth"
             else:
                 values["status"] = "backing_off"
@@ -416,6 +344,12 @@ class TokenEngine:
             values["refresh_due_at"] = now + dt.timedelta(seconds=60)
         elif error.error_class == "client":
             dead_status = "invalid_client"
+        elif error.error_class == "ambiguous":
+            # The request left and no answer came: the token may be spent. The mark stays, and
+            # the next claim finds out before sending anything (in_flight.resolve).
+            keep_in_flight = True
+            values["status"] = "backing_off"
+            values["refresh_due_at"] = self._resolution_time(claim, now)
         else:
             values["status"] = "backing_off"
             values["refresh_due_at"] = now + dt.timedelta(
@@ -425,20 +359,24 @@ class TokenEngine:
             values["status"] = dead_status
             values["refresh_due_at"] = None
 
-        async def effects(session: AsyncSession) -> None:
-            repo = CredentialRepository(session)
+        async def effects(session: AsyncSession, _previous: str) -> None:
             if error.error_class == "client" and credential.app == "managed":
                 provider = self.ctx.providers.get(credential.provider)
                 fingerprint = provider.managed_fingerprint if provider else None
                 if fingerprint:
-                    await repo.flag_app(credential.provider, fingerprint, message, now)
+                    await CredentialRepository(session).flag_app(
+                        credential.provider, fingerprint, message, now
+                    )
                     log.error(
                         "managed OAuth app rejected by provider", provider=credential.provider, error=message
                     )
             if dead_status is not None:
-                await self._report_dead(session, repo, credential, dead_status, error.code, message, now)
+                await report_dead(session, credential, dead_status, error.code, message, now)
 
-        if not await self._settle(credential, values, effects):
+        settlement = Settlement(
+            credential.id, credential.version, credential.generation, values, keep_in_flight=keep_in_flight
+        )
+        if not await self.settler.settle(settlement, effects):
             metrics.REFRESHES.labels(outcome="conflict").inc()
             return "conflict"
         metrics.REFRESHES.labels(outcome=error.error_class).inc()
@@ -451,78 +389,45 @@ class TokenEngine:
         )
         return error.error_class
 
-    async def _settle(
-        self, credential: OAuthCredential, values: dict[str, Any], effects: Effects | None
-    ) -> bool:
-        """Store one outcome (compare-and-swap, lease released) with its side effects.
+    async def _settle_unresolved(self, claim: Claim, code: str, message: str) -> str:
+        stored = await self.settler.settle(self._unresolved(claim, code, message))
+        return "unresolved" if stored else "conflict"
 
-        Outcomes arriving together share one transaction: under load a worker settles dozens of
-        refreshes per commit instead of one. Each waits for the commit that holds its outcome,
-        so nothing reads as done before it is stored.
-        """
-        settled: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._to_settle.append((credential, values, effects, settled))
-        if self._settling is None or self._settling.done():
-            self._settling = asyncio.create_task(self._settle_batches())
-        return await settled
-
-    async def _settle_batches(self) -> None:
-        while self._to_settle:
-            await asyncio.sleep(0)  # let outcomes that are ready join this batch
-            batch, self._to_settle = self._to_settle[:SETTLE_BATCH], self._to_settle[SETTLE_BATCH:]
-            try:
-                async with self.ctx.db.unit_of_work() as session:
-                    results = await self._store(CredentialRepository(session), batch)
-                    for stored, (_, _, effects, _) in zip(results, batch, strict=True):
-                        if stored and effects is not None:
-                            await effects(session)
-            except Exception as exc:  # noqa: BLE001 - every waiter learns the batch failed
-                for *_, settled in batch:
-                    if not settled.done():
-                        settled.set_exception(exc)
-                continue
-            for stored, (*_, settled) in zip(results, batch, strict=True):
-                if not settled.done():
-                    settled.set_result(stored)
-
-    async def _store(
-        self, repo: CredentialRepository, batch: list[tuple[OAuthCredential, dict[str, Any], Any, Any]]
-    ) -> list[bool]:
-        rows = [(credential.id, credential.version, values) for credential, values, _, _ in batch]
-        stored = await repo.settle_many(rows, self.worker_id)
-        return [credential.id in stored for credential, *_ in batch]
-
-    async def _report_dead(
-        self,
-        session: AsyncSession,
-        repo: CredentialRepository,
-        credential: OAuthCredential,
-        status: str,
-        code: str,
-        message: str,
-        now: dt.datetime,
-    ) -> None:
-        source = await session.get(Source, credential.source_id, with_for_update=True)
-        if source is None:
-            return
-        if source.system_paused_at is None:
-            source.system_paused_at = now
-            source.system_pause_reason = "credentials"
-            source.updated_at = now
-        await add_event(
-            session,
-            source.account_id,
-            source.id,
-            "source.credentials_invalid",
-            {"source_id": source.id, "status": status, "error": code, "message": message},
-            now,
+    def _unresolved(self, claim: Claim, code: str, message: str) -> Settlement:
+        """Hand the credential back with its in-flight mark, to be resolved later."""
+        now = utcnow()
+        credential = claim.credential
+        values = {
+            "status": "backing_off" if credential.status == "valid" else credential.status,
+            "refresh_due_at": self._resolution_time(claim, now),
+            "last_error_class": "ambiguous",
+            "last_error_message": f"{code}: {message}",
+            "last_error_at": now,
+            "updated_at": now,
+        }
+        return Settlement(
+            credential.id, credential.version, credential.generation, values, keep_in_flight=True
         )
-        await repo.fail_pending_check(source, f"OAuth token refresh failed ({status}): {message}", now)
+
+    def _released(self, claim: Claim) -> Settlement:
+        """Hand the credential back untouched: nothing was sent (an earlier mark stays)."""
+        credential = claim.credential
+        return Settlement(
+            credential.id,
+            credential.version,
+            credential.generation,
+            {"updated_at": utcnow()},
+            keep_in_flight=claim.resumed,
+        )
+
+    def _resolution_time(self, claim: Claim, now: dt.datetime) -> dt.datetime:
+        since = claim.credential.in_flight_since or now
+        return max(
+            now + dt.timedelta(seconds=1),
+            since + dt.timedelta(seconds=resolve_after(self.settings.http_timeout_seconds)),
+        )
 
     # ----------------------------------------------------------------------------- helpers
-    def _lease_until(self, now: dt.datetime) -> dt.datetime:
-        return now + dt.timedelta(seconds=self.settings.lease_seconds)
-
     def _flagged_managed(self, flagged: dict[str, str]) -> list[str]:
         """Providers whose managed app is flagged *for the credentials configured now*: a flag
         raised for an older client secret no longer holds once the operator changed it."""
@@ -545,17 +450,6 @@ class TokenEngine:
         ):
             return "refreshing"
         return credential.status
-
-    @staticmethod
-    def _min_valid(credential: OAuthCredential, requested: float | None) -> float:
-        """How long the handed-out token must stay valid: what was asked (default a minute),
-        but never more than half the provider's token lifetime: no token outlives that, and a
-        caller needing longer (a tap run) must come back for a fresh one."""
-        wanted = 60.0 if requested is None else requested
-        if credential.access_token_expires_at and credential.last_refreshed_at:
-            lifetime = (credential.access_token_expires_at - credential.last_refreshed_at).total_seconds()
-            return min(wanted, lifetime / 2)
-        return wanted
 
     async def _wait_for_lease(self, credential_id: int) -> None:
         """Wait (bounded by the lease) until nobody holds the credential's lease, polling less
@@ -594,35 +488,3 @@ def _source_choice(claim: Claim, source_type: SourceType | None) -> str | None:
         return None
     value = claim.source_properties.get(oauth.client_auth_property)
     return value if value in ("basic", "body") else None
-
-
-def apply_token_fields(
-    keyring: Keyring,
-    source_type: SourceType | None,
-    source: Source,
-    fields: dict[str, Any],
-    mapping: dict[str, str],
-    now: dt.datetime,
-) -> None:
-    """Copy provider fields (Salesforce ``instance_url``, QuickBooks ``realmId``...) onto the
-    source as properties: plain if the card says so, sealed if it is a credential."""
-    if not mapping or source_type is None:
-        return
-    properties = dict(source.properties)
-    sealed = dict(source.credentials)
-    changed = False
-    for field, name in mapping.items():
-        value = fields.get(field)
-        spec = source_type.properties.get(name)
-        if not isinstance(value, str) or not value or spec is None:
-            continue
-        if spec.definition.is_credential:
-            sealed[name] = source_credentials.seal(keyring, source, name, value)
-            changed = True
-        elif properties.get(name) != value:
-            properties[name] = value
-            changed = True
-    if changed:
-        source.properties = properties
-        source.credentials = sealed
-        source.updated_at = now

@@ -138,6 +138,7 @@ async def adopt(
     credential.last_error_class = None
     credential.last_error_message = None
     credential.version = (credential.version or 0) + 1
+    credential.generation = (credential.generation or 0) + 1
     credential.provides = provided_names(oauth, credential)
     credential.updated_at = now
     await session.flush()

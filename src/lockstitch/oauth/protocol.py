@@ -40,6 +40,7 @@ _REAUTH = {"invalid_grant", "invalid_scope", "access_denied", "consent_required"
 _CLIENT = {"invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_request"}
 _RETRIABLE = {"temporarily_unavailable", "server_error", "slow_down"}
 _MAX_DESCRIPTION = 300
+CONNECT_SECONDS = 5.0  # nothing is sent before the connection is made: safe to give up on
 
 
 class OAuthError(Exception):
@@ -122,6 +123,18 @@ def _basic(client: Client) -> str:
     return "Basic " + base64.b64encode(raw.encode()).decode()
 
 
+def client_auth(client: Client, form: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """A form and headers authenticating ``client`` the way it authenticates (RFC 6749 2.3.1)."""
+    data = dict(form)
+    headers = {"Accept": "application/json"}
+    if client.auth_method == "basic":
+        headers["Authorization"] = _basic(client)
+    else:
+        data["client_id"] = client.client_id
+        data["client_secret"] = client.client_secret
+    return data, headers
+
+
 def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
     if not value:
         return None
@@ -142,21 +155,21 @@ async def token_request(
     client: Client,
     form: dict[str, str],
     *,
-    timeout: float,  # noqa: ASYNC109 - httpx's per-request timeout, not a cancellation scope
+    timeout: float | None,  # noqa: ASYNC109 - httpx's per-read timeout, not a cancellation scope
     trusted: bool,
 ) -> TokenResponse:
     """``trusted``: the operator configured ``token_url`` (a provider's endpoint); otherwise it
-    came from a partner and the outbound policy decides whether Lockstitch may reach it."""
-    data = dict(form)
-    headers = {"Accept": "application/json"}
-    if client.auth_method == "basic":
-        headers["Authorization"] = _basic(client)
-    else:
-        data["client_id"] = client.client_id
-        data["client_secret"] = client.client_secret
+    came from a partner and the outbound policy decides whether Lockstitch may reach it.
+
+    ``timeout=None``: no read or write timeout of httpx's own (only the connect one), for
+    callers that bound the whole request themselves (``kit.deadline.within``): httpx's timers
+    would fire after a stall of the process, before an answer that arrived meanwhile is read.
+    """
+    data, headers = client_auth(client, form)
+    limits = httpx.Timeout(timeout, connect=min(timeout or CONNECT_SECONDS, CONNECT_SECONDS))
     try:
         response = await http.post(
-            token_url, data=data, headers=headers, timeout=timeout, extensions={TRUSTED: trusted}
+            token_url, data=data, headers=headers, timeout=limits, extensions={TRUSTED: trusted}
         )
     except (OutboundRefused, httpx.ConnectError, httpx.ConnectTimeout, httpx.InvalidURL) as exc:
         # Nothing reached the provider: safe to retry with the same refresh token.

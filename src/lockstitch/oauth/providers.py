@@ -48,6 +48,7 @@ class Providers:
                         "authorization_url": override.authorization_url,
                         "token_url": override.token_url,
                         "revocation_url": override.revocation_url,
+                        "introspection_url": override.introspection_url,
                         "issuer": override.issuer,
                         "scopes": override.scopes,
                     }.items()

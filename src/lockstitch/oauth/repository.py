@@ -28,12 +28,43 @@ REFRESHABLE = ("valid", "backing_off", "pending")
 
 @dataclass(frozen=True)
 class Claim:
-    """A credential this worker holds the lease on, with what a refresh needs of its source."""
+    """A credential this worker holds the lease on, with what a refresh needs of its source.
+
+    ``resumed``: an earlier refresh of the same refresh token was in flight when the lease was
+    taken (its holder died, or its answer never came): the token may be spent, so nothing is
+    sent before that is resolved (``oauth.in_flight``). ``deadline``: this process's monotonic
+    clock reading by which the lease ends (read before the claim began, so never late).
+    """
 
     credential: OAuthCredential
     source_type: str
     source_properties: dict[str, Any]
     source_credentials: dict[str, str]
+    resumed: bool = False
+    deadline: float = float("inf")
+
+
+@dataclass(frozen=True)
+class Holders:
+    """Lease owners sorted by what this host knows of them (``kit.liveness``)."""
+
+    alive_here: list[str]
+    dead: list[str]
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """One refresh's outcome to store. ``answer``: the provider answered with tokens, stored as
+    long as ``generation`` is current (even after the lease was lost: the provider's answer is
+    the truth). Otherwise a verdict, stored only while this worker holds the lease at
+    ``version``. ``keep_in_flight``: the outcome is still unknown (the mark stays)."""
+
+    credential_id: int
+    version: int
+    generation: int
+    values: dict[str, Any]
+    answer: bool = False
+    keep_in_flight: bool = False
 
 
 class CredentialRepository:
@@ -55,14 +86,22 @@ class CredentialRepository:
         await self.session.flush()
         return credential
 
-    def _claimable(self, now: dt.datetime) -> Any:
-        # Free: nobody holds the lease, or its holder let it lapse (crashed or too slow).
-        return or_(OAuthCredential.lease_expires_at.is_(None), OAuthCredential.lease_expires_at < now)
+    async def lease_owners(self) -> list[str]:
+        rows = await self.session.scalars(
+            select(OAuthCredential.lease_owner).where(OAuthCredential.lease_owner.is_not(None)).distinct()
+        )
+        return [owner for owner in rows if owner]
 
-    def _due(self, now: dt.datetime) -> Any:
-        # Due: its time has come, or a refresh was in flight when its worker died (the stored
-        # refresh token may be spent: find out now rather than at the next scheduled refresh).
-        return or_(OAuthCredential.refresh_due_at <= now, OAuthCredential.in_flight_since.is_not(None))
+    def _claimable(self, now: dt.datetime, holders: Holders) -> Any:
+        """Free: nobody holds the lease; or its holder is known dead (a process of this host that
+        is gone); or its lease lapsed and its holder is not a process of this host that still
+        runs. A live holder here is never overtaken, however slow: it finishes, or it dies."""
+        taken_over: Any = OAuthCredential.lease_expires_at < now
+        if holders.dead:
+            taken_over = or_(taken_over, OAuthCredential.lease_owner.in_(holders.dead))
+        if holders.alive_here:
+            taken_over = and_(OAuthCredential.lease_owner.not_in(holders.alive_here), taken_over)
+        return or_(OAuthCredential.lease_owner.is_(None), taken_over)
 
     async def claim_due(
         self,
@@ -71,32 +110,44 @@ class CredentialRepository:
         lease_until: dt.datetime,
         limit: int,
         skip_managed: Sequence[str],
+        holders: Holders,
     ) -> list[Claim]:
         """Take the lease of up to ``limit`` due credentials and mark their refresh in flight.
 
         On PostgreSQL the candidate rows are locked with SKIP LOCKED, so concurrent workers
         divide the due credentials between them instead of queueing on the same rows.
         """
+        # Due: its time has come; or a refresh was in flight when its holder died or let the
+        # lease lapse (the stored refresh token may be spent: find out now, not at the next
+        # scheduled refresh). A mark its holder released unresolved waits for its own time.
+        in_flight_due = and_(
+            OAuthCredential.in_flight_since.is_not(None),
+            or_(
+                OAuthCredential.lease_owner.is_not(None),
+                OAuthCredential.refresh_due_at.is_(None),
+                OAuthCredential.refresh_due_at <= now,
+            ),
+        )
         conditions = [
             OAuthCredential.status.in_(REFRESHABLE),
-            self._due(now),
-            self._claimable(now),
+            or_(OAuthCredential.refresh_due_at <= now, in_flight_due),
+            self._claimable(now, holders),
         ]
         if skip_managed:
             conditions.append(
                 or_(OAuthCredential.app != "managed", OAuthCredential.provider.not_in(skip_managed))
             )
         candidates = (
-            select(OAuthCredential.id)
+            select(OAuthCredential.id, OAuthCredential.in_flight_since)
             .where(*conditions)
             .order_by(OAuthCredential.refresh_due_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        ids = list(await self.session.scalars(candidates))
-        if not ids:
+        previous = {row[0]: row[1] for row in await self.session.execute(candidates)}
+        if not previous:
             return []
-        return await self._take(ids, worker_id, now, lease_until, extra=self._claimable(now))
+        return await self._take(previous, worker_id, now, lease_until, extra=self._claimable(now, holders))
 
     async def claim_one(
         self,
@@ -105,34 +156,58 @@ class CredentialRepository:
         now: dt.datetime,
         lease_until: dt.datetime,
         due_before: dt.datetime,
+        holders: Holders,
     ) -> Claim | None:
         """Take one credential's lease if it is free and needs a refresh by ``due_before``.
 
         A credential backing off is only taken once its backoff (and the provider's Retry-After)
-        is over, however urgently a caller wants a token.
+        is over, however urgently a caller wants a token; so is one whose last refresh's outcome
+        is still being found out.
         """
         wanted_soon = or_(
             OAuthCredential.refresh_due_at <= due_before,
             OAuthCredential.access_token_expires_at.is_(None),
             OAuthCredential.access_token_expires_at <= due_before,
         )
-        needed = or_(
-            OAuthCredential.in_flight_since.is_not(None),
-            and_(OAuthCredential.status != "backing_off", wanted_soon),
-            and_(OAuthCredential.status == "backing_off", OAuthCredential.refresh_due_at <= now),
+        waiting = or_(OAuthCredential.status == "backing_off", OAuthCredential.in_flight_since.is_not(None))
+        abandoned = and_(
+            OAuthCredential.in_flight_since.is_not(None), OAuthCredential.lease_owner.is_not(None)
         )
-        extra = and_(self._claimable(now), OAuthCredential.status.in_(REFRESHABLE), needed)
-        claims = await self._take([credential_id], worker_id, now, lease_until, extra=extra)
+        needed = or_(
+            abandoned,  # its holder died or let the lease lapse: claimable means resolve it now
+            and_(~waiting, wanted_soon),
+            and_(
+                waiting, or_(OAuthCredential.refresh_due_at.is_(None), OAuthCredential.refresh_due_at <= now)
+            ),
+        )
+        extra = and_(self._claimable(now, holders), OAuthCredential.status.in_(REFRESHABLE), needed)
+        found = await self.session.execute(
+            select(OAuthCredential.id, OAuthCredential.in_flight_since)
+            .where(OAuthCredential.id == credential_id)
+            .with_for_update()
+        )
+        previous = {row[0]: row[1] for row in found}
+        claims = await self._take(previous, worker_id, now, lease_until, extra=extra) if previous else []
         return claims[0] if claims else None
 
     async def _take(
-        self, ids: list[int], worker_id: str, now: dt.datetime, lease_until: dt.datetime, extra: Any
+        self,
+        previous: dict[int, dt.datetime | None],
+        worker_id: str,
+        now: dt.datetime,
+        lease_until: dt.datetime,
+        extra: Any,
     ) -> list[Claim]:
         taken = list(
             await self.session.scalars(
                 update(OAuthCredential)
-                .where(OAuthCredential.id.in_(ids), extra)
-                .values(lease_owner=worker_id, lease_expires_at=lease_until, in_flight_since=now)
+                .where(OAuthCredential.id.in_(previous), extra)
+                .values(
+                    lease_owner=worker_id,
+                    lease_expires_at=lease_until,
+                    # An earlier, unresolved request keeps its mark: it is when that one left.
+                    in_flight_since=func.coalesce(OAuthCredential.in_flight_since, now),
+                )
                 .returning(OAuthCredential.id)
             )
         )
@@ -144,51 +219,54 @@ class CredentialRepository:
             .where(OAuthCredential.id.in_(taken))
             .execution_options(populate_existing=True)
         )
-        return [Claim(r[0], r[1], r[2], r[3]) for r in rows]
+        return [Claim(r[0], r[1], r[2], r[3], resumed=previous.get(r[0].id) is not None) for r in rows]
 
-    async def settle(self, credential_id: int, version: int, worker_id: str, values: dict[str, Any]) -> bool:
-        """Store a refresh's outcome and release the lease, only if this worker still holds it and
-        nobody stored a newer version meanwhile (compare-and-swap)."""
-        result = await self.session.execute(
-            update(OAuthCredential)
-            .where(
-                OAuthCredential.id == credential_id,
-                OAuthCredential.version == version,
-                OAuthCredential.lease_owner == worker_id,
-            )
-            .values(**values, lease_owner=None, lease_expires_at=None, in_flight_since=None)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(getattr(result, "rowcount", 0))
+    async def settle_many(self, rows: list[Settlement], worker_id: str) -> dict[int, str]:
+        """Store outcomes in two round trips instead of one per credential; returns the stored
+        ones' ids with the status each had just before (what the outcome changes from).
 
-    async def settle_many(self, rows: list[tuple[int, int, dict[str, Any]]], worker_id: str) -> set[int]:
-        """``settle`` for many outcomes in two round trips instead of one per credential.
-
-        The rows this worker may still write (same version, its lease) are read and locked
-        first (row locks on PostgreSQL; SQLite's writer already holds the database), then the
-        outcomes with the same columns are written with one executemany each. Returns the ids
-        that were stored.
+        The rows are read and locked first (row locks on PostgreSQL; SQLite's writer already
+        holds the database) and each outcome's compare-and-swap decided (``Settlement``), then
+        outcomes with the same columns are written with one executemany each.
         """
         if not rows:
-            return set()
-        wanted = {credential_id: version for credential_id, version, _ in rows}
-        current = await self.session.execute(
-            select(OAuthCredential.id, OAuthCredential.version)
-            .where(OAuthCredential.id.in_(wanted), OAuthCredential.lease_owner == worker_id)
-            .with_for_update()
-        )
-        eligible = {credential_id for credential_id, version in current if wanted[credential_id] == version}
-        released = {"lease_owner": None, "lease_expires_at": None, "in_flight_since": None}
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for credential_id, _, changes in rows:
-            if credential_id in eligible:
-                groups.setdefault(tuple(sorted(changes)), []).append(
-                    {"id": credential_id, **changes, **released}
+            return {}
+        current = {
+            row[0]: row
+            for row in await self.session.execute(
+                select(
+                    OAuthCredential.id,
+                    OAuthCredential.version,
+                    OAuthCredential.generation,
+                    OAuthCredential.lease_owner,
+                    OAuthCredential.status,
                 )
+                .where(OAuthCredential.id.in_({r.credential_id for r in rows}))
+                .with_for_update()
+            )
+        }
+        stored: dict[int, str] = {}
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            now_row = current.get(row.credential_id)
+            if now_row is None:
+                continue
+            _, version, generation, owner, status = now_row
+            if row.answer:
+                if generation != row.generation:
+                    continue  # new credentials arrived meanwhile: this answer is for old ones
+            elif version != row.version or owner != worker_id:
+                continue  # a verdict of a worker that no longer holds the credential
+            released: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+            if not row.keep_in_flight:
+                released["in_flight_since"] = None
+            changes = {**row.values, **released, "version": version + 1}
+            stored[row.credential_id] = status
+            groups.setdefault(tuple(sorted(changes)), []).append({"id": row.credential_id, **changes})
         for params in groups.values():
             # ORM bulk UPDATE by primary key: one executemany per set of columns.
             await self.session.execute(update(OAuthCredential), params)
-        return eligible
+        return stored
 
     async def lease_state(self, credential_id: int) -> tuple[str | None, dt.datetime | None, int] | None:
         row = (

@@ -23,7 +23,8 @@ from lockstitch.context import Context
 from lockstitch.kit.logging import get_logger, scrub
 from lockstitch.kit.time import utcnow
 from lockstitch.models import ConnectionCheck, Source
-from lockstitch.oauth.lifecycle import CredentialsUnavailable, TokenEngine
+from lockstitch.oauth.lifecycle import TokenEngine
+from lockstitch.oauth.vending import CredentialsUnavailable
 from lockstitch.runner.connection import tap_connection
 from lockstitch.runner.discovered import normalize
 from lockstitch.runner.messages import error_message

@@ -26,7 +26,7 @@ from lockstitch.kit.crypto import DecryptionError
 from lockstitch.kit.logging import get_logger
 from lockstitch.kit.time import utcnow
 from lockstitch.models import Destination, Extraction, Source
-from lockstitch.oauth.lifecycle import CredentialsUnavailable
+from lockstitch.oauth.vending import CredentialsUnavailable
 from lockstitch.runner import joblog
 from lockstitch.runner.connection import tap_connection
 from lockstitch.runner.extraction_store import ExtractionStore, Outcome
