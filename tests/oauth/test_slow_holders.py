@@ -111,7 +111,7 @@ async def _run(
         oidc.reset()
         before = await _generations(ctx)
         await _set_due(ctx, utcnow())
-        deadline = time.monotonic() + 120  # generous: conditions decide, never the clock
+        deadline = time.monotonic() + 600  # generous: conditions decide, never the clock
         while not [r for r in proxy.requests if r.grant_type == "refresh_token"]:
             assert time.monotonic() < deadline
             await asyncio.sleep(0.02)
@@ -125,7 +125,12 @@ async def _run(
                 [log.read_text()[-2000:] for _, log in workers],
             )
             await asyncio.sleep(0.2)
+        # Nothing new starts (10 s tokens come due again); what is in flight settles; then count.
         await _set_due(ctx, utcnow() + dt.timedelta(days=1))
+        while (await _statuses(ctx))["refreshing"]:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.2)
+        after = await _generations(ctx)
     finally:
         for process, _ in workers:
             process.send_signal(signal.SIGTERM)

@@ -6,7 +6,8 @@ before the answers that arrived meanwhile are read: a token request whose answer
 the socket would be cancelled and its answer lost. A lost answer of a rotating provider is a
 dead grant.
 
-``within`` waits in short ticks and counts at most two ticks for any stretch, however long it
+``within`` waits in ticks (a twentieth of the deadline, at least 50 ms, so a wait wakes about
+twenty times whatever its length) and counts at most two ticks for any stretch, however long it
 really was: time the process stood still does not count against whatever it awaits, and an
 answer that arrived during a stall is read before the deadline can end the wait.
 """
@@ -23,8 +24,9 @@ T = TypeVar("T")
 TICK = 0.05
 
 
-async def within(awaitable: Awaitable[T], seconds: float, *, tick: float = TICK) -> T:
+async def within(awaitable: Awaitable[T], seconds: float, *, tick: float | None = None) -> T:
     """``await awaitable``, cancelled with ``TimeoutError`` once ``seconds`` of waiting passed."""
+    tick = tick if tick is not None else max(TICK, seconds / 20)
     task = asyncio.ensure_future(awaitable)
     waited = 0.0
     last = time.monotonic()
