@@ -140,17 +140,18 @@ async def test_stream_schema_matches_stitchs_example(
     assert listed["selected"] is True
 
 
-async def test_unselected_stream_schema_has_no_field_selected(
+async def test_unselected_stream_schema_carries_selected_everywhere(
     client: httpx.AsyncClient, source_id: int, account: AccountHandle
 ) -> None:
+    """Spec 9.21: Stitch's database example, plus ``selected`` in every entry: false for the
+    unselected stream, true for its fields (all selected by default)."""
     example = doc_example("stream-schemas/stream-schema-object", "Database source")
     got = await _schema(client, account, source_id, DB_STREAM)
     assert set(got) == set(example)
     by_crumb = {tuple(m["breadcrumb"]): m["metadata"] for m in got["metadata"]}
     for entry in example["metadata"]:
         expected = dict(entry["metadata"])
-        if not entry["breadcrumb"]:
-            expected["selected"] = None  # the stream entry always says whether it is selected
+        expected["selected"] = bool(entry["breadcrumb"])
         assert by_crumb[tuple(entry["breadcrumb"])] == expected
 
 
@@ -537,7 +538,7 @@ async def test_accepted_writes(client: httpx.AsyncClient, source_id: int, accoun
         for m in (await _schema(client, account, source_id, VIEW_STREAM))["metadata"]
     }
     assert fields[("properties", "name")]["selected"] is True
-    assert fields[("properties", "id")]["selected"] is None
+    assert fields[("properties", "id")]["selected"] is False  # not chosen, not replicated
 
     # null takes a choice back; an empty list of streams changes nothing.
     reset = _one(VIEW_STREAM, [], {"selected": None, "view-key-properties": None, "replication-method": None})

@@ -11,6 +11,7 @@ import pytest
 from lockstitch.streams import discovery, selection
 from lockstitch.streams.errors import InvalidCatalogError
 from lockstitch.streams.selection import breadcrumb_key, field_replicated
+from tests.stitch_docs import doc_example
 from tests.streams.conftest import db_entry, saas_entry, unsupported_entry, view_entry
 
 
@@ -77,16 +78,52 @@ def test_discovered_selected_is_not_the_partners_choice() -> None:
     assert not selection.selection_complete([stream])
 
 
-def test_field_selected_shown_only_while_the_stream_is_selected() -> None:
-    unselected = selection.merged_metadata(stream_of(saas_entry(), collection_id={"selected": True}))
-    assert all("selected" not in m["metadata"] for m in unselected if m["breadcrumb"])
-    selected = selection.merged_metadata(
-        stream_of(saas_entry(), stream={"selected": True}, collection_id={"selected": True})
+def test_every_schema_entry_carries_a_boolean_selected() -> None:
+    """Spec 9.21: every metadata entry, selected stream or not, carries ``selected`` as a
+    boolean, keyed the way Stitch's example is (clients index it directly)."""
+    for chosen in ({}, {"collection_id": {"selected": True}}):
+        for entry in selection.merged_metadata(stream_of(saas_entry(), **chosen)):
+            assert isinstance(entry["metadata"]["selected"], bool), entry
+
+
+def test_schema_selected_reads_the_choice_else_what_is_replicated() -> None:
+    """A chosen value is shown as chosen; a field nobody chose reads whether it is replicated
+    (automatic: true, available without selected-by-default: false); the stream reads false."""
+    unselected = {
+        tuple(m["breadcrumb"]): m["metadata"]["selected"]
+        for m in selection.merged_metadata(stream_of(saas_entry()))
+    }
+    assert unselected[()] is False
+    assert unselected[("properties", "id")] is True  # automatic
+    assert unselected[("properties", "position")] is False
+    chosen = selection.merged_metadata(
+        stream_of(
+            saas_entry(),
+            stream={"selected": True},
+            collection_id={"selected": True},
+            updated_at={"selected": False},
+        )
     )
-    by_field = {tuple(m["breadcrumb"]): m["metadata"]["selected"] for m in selected}
+    by_field = {tuple(m["breadcrumb"]): m["metadata"]["selected"] for m in chosen}
     assert by_field[()] is True
     assert by_field[("properties", "collection_id")] is True
-    assert by_field[("properties", "position")] is None  # never chosen
+    assert by_field[("properties", "updated_at")] is False  # the partner's own false is kept
+    assert by_field[("properties", "position")] is False
+
+
+def test_schema_matches_stitchs_example_key_for_key() -> None:
+    """Stitch's documented example, selections applied: the same breadcrumbs, the same keys in
+    every entry, the same ``selected`` where the partner chose (the example shows automatic
+    fields as false; Lockstitch shows what the partner chose there)."""
+    example = doc_example("streams/retrieve-a-streams-schema-v4")
+    choices = {
+        ("stream" if not m["breadcrumb"] else m["breadcrumb"][1]): {"selected": m["metadata"]["selected"]}
+        for m in example["metadata"]
+    }
+    ours = selection.merged_metadata(stream_of(saas_entry(), **choices))
+    assert [m["breadcrumb"] for m in ours] == [m["breadcrumb"] for m in example["metadata"]]
+    for mine, theirs in zip(ours, example["metadata"], strict=True):
+        assert mine["metadata"] == theirs["metadata"]
 
 
 def test_selection_complete_needs_a_replicated_field() -> None:

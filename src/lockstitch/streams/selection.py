@@ -135,16 +135,21 @@ def stream_level_metadata(stream: StreamLike) -> dict[str, Any]:
 
 
 def merged_metadata(stream: StreamLike) -> list[dict[str, Any]]:
-    """The Stream Schema object's ``metadata`` (spec 3.7).
+    """The Stream Schema object's ``metadata`` (spec 3.7, 9.21): every entry carries ``selected``
+    as a boolean, as in Stitch's example, because clients index ``entry["metadata"]["selected"]``.
 
-    The stream entry always carries ``selected``; a field entry carries it (true, false or
-    null) only while the stream is selected, as spec 3.9 says.
+    The stream's entry reads its chosen value, else false. A field's entry reads its chosen value,
+    else whether the field would be replicated by the spec 3.9 table (automatic fields and fields
+    selected by default read true).
     """
-    stream_selected = is_selected(stream)
     result = []
-    for breadcrumb, metadata, selected in _entries(stream):
-        if breadcrumb == STREAM or stream_selected:
-            metadata["selected"] = selected
+    for breadcrumb, metadata, chosen in _entries(stream):
+        metadata["selected"] = (
+            chosen
+            if chosen is not None
+            else breadcrumb != STREAM
+            and field_replicated(metadata.get("inclusion"), None, metadata.get("selected-by-default"))
+        )
         result.append({"breadcrumb": list(breadcrumb), "metadata": metadata})
     return result
 
