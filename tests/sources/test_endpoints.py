@@ -10,8 +10,8 @@ import httpx
 from sqlalchemy import func, select
 
 from lockstitch.context import Context
-from lockstitch.models import ConnectionCheck
-from tests.conftest import AccountHandle
+from lockstitch.models import ConnectionCheck, Source
+from tests.conftest import AccountHandle, MakeAccount
 from tests.helpers import assert_source_error, hp_postgres_properties
 from tests.stitch_docs import doc_example
 
@@ -208,11 +208,99 @@ async def test_display_name_change_keeps_name(client: httpx.AsyncClient, account
     assert renamed["name"] == "cafe_orders"
 
 
-async def test_destination_id_is_accepted(client: httpx.AsyncClient, account: AccountHandle) -> None:
-    source = await _create(client, account, destination_id=12345)
-    assert source["id"]
-    moved = await _put(client, account, source["id"], {"destination_id": 7})
-    assert moved.status_code == 200
+async def _destination(client: httpx.AsyncClient, who: AccountHandle) -> int:
+    body = {"type": "lockstitch.jsonl", "properties": {}}
+    response = await client.post("/v4/destinations", headers=who.headers, json=body)
+    assert response.status_code == 200, response.text
+    return int(response.json()["id"])
+
+
+async def _stored_destination(ctx: Context, source_id: int) -> int | None:
+    """The stored destination_id (the Source object does not show it, as in Stitch's examples)."""
+    async with ctx.db.read() as session:
+        return await session.scalar(select(Source.destination_id).where(Source.id == source_id))
+
+
+async def test_destination_id_names_a_live_destination_of_the_account(
+    client: httpx.AsyncClient, account: AccountHandle, make_account: MakeAccount, ctx: Context
+) -> None:
+    """Spec 9.22: a destination_id that names no destination of the caller's account (none at
+    all, or another account's) is InvalidBody and nothing is stored; one of its own is kept."""
+    mine = await _destination(client, account)
+    other = await make_account()
+    theirs = await _destination(client, other)
+    for bad in (mine + 1000, theirs):
+        refused = await client.post(
+            "/v4/sources",
+            headers=account.headers,
+            json={"type": "platform.hp-postgres", "display_name": f"Bad {bad}", "destination_id": bad},
+        )
+        assert_source_error(
+            refused, 400, "InvalidBody", f"destination_id {bad} is not a destination of this account"
+        )
+    listed = (await client.get("/v4/sources", headers=account.headers)).json()
+    assert listed == []
+
+    source = await _create(client, account, destination_id=mine)
+    assert await _stored_destination(ctx, source["id"]) == mine
+    for bad in (mine + 1000, theirs):
+        refused = await _put(client, account, source["id"], {"destination_id": bad})
+        assert_source_error(refused, 400, "InvalidBody")
+    assert await _stored_destination(ctx, source["id"]) == mine
+    cleared = await _put(client, account, source["id"], {"destination_id": None})
+    assert cleared.status_code == 200
+    assert await _stored_destination(ctx, source["id"]) is None
+
+
+async def test_a_copy_of_properties_as_destination_id_is_absent(
+    client: httpx.AsyncClient, account: AccountHandle, ctx: Context
+) -> None:
+    """Spec 9.22: stitch-connect-client 0.6.2 sends destination_id = a copy of properties in
+    every create and update; that reads as no destination_id, and other objects stay InvalidBody."""
+    properties = hp_postgres_properties()
+    mine = await _destination(client, account)
+    source = await _create(client, account, properties=properties, destination_id=dict(properties))
+    assert await _stored_destination(ctx, source["id"]) is None
+    assert source["properties"]["host"] == properties["host"]
+    assert (await _put(client, account, source["id"], {"destination_id": mine})).status_code == 200
+    change = {"display_name": "Renamed"}
+    kept = await _put(client, account, source["id"], {**change, "destination_id": {}})
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["display_name"] == "Renamed"
+    assert await _stored_destination(ctx, source["id"]) == mine
+    for bad in ({"host": "other"}, "7", 1.5, True, [mine]):
+        refused = await _put(client, account, source["id"], {"destination_id": bad})
+        assert_source_error(refused, 400, "InvalidBody")
+    assert await _stored_destination(ctx, source["id"]) == mine
+
+
+async def test_property_values_come_back_as_strings(
+    client: httpx.AsyncClient, account: AccountHandle, ctx: Context
+) -> None:
+    """Spec 9.23: ``"port": 5432`` sent as a number reads ``"5432"`` in the Source object (POST,
+    PUT and GET), is stored as the string, and re-sending it either way changes nothing; an
+    array value (GA's report_definitions) stays an array."""
+    source = await _create(client, account, properties=hp_postgres_properties(port=5432))
+    assert source["properties"]["port"] == "5432"
+    fetched = (await client.get(f"/v4/sources/{source['id']}", headers=account.headers)).json()
+    assert fetched["properties"]["port"] == "5432"
+    async with ctx.db.read() as session:
+        stored = await session.scalar(select(Source.properties).where(Source.id == source["id"]))
+    assert stored["port"] == "5432"
+    updated = await _put(client, account, source["id"], {"properties": {"port": 6543}})
+    assert updated.json()["properties"]["port"] == "6543"
+    echoed = await _put(client, account, source["id"], {"properties": {"product": "pipeline"}})
+    assert echoed.status_code == 200, echoed.text
+
+    reports = [{"name": "Audience", "id": "ga:1"}]
+    ga = await _create(
+        client,
+        account,
+        type="platform.google-analytics",
+        display_name="GA strings",
+        properties={"report_definitions": reports, "start_date": "2020-01-01T00:00:00Z"},
+    )
+    assert ga["properties"]["report_definitions"] == reports
 
 
 async def test_google_analytics_system_values(client: httpx.AsyncClient, account: AccountHandle) -> None:

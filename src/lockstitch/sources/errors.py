@@ -21,6 +21,10 @@ def invalid_body(message: str) -> SourceError:
     return SourceError("InvalidBody", message)
 
 
+def unknown_destination(destination_id: int) -> SourceError:
+    return SourceError("InvalidBody", f"destination_id {destination_id} is not a destination of this account")
+
+
 def invalid_type(source_type: object) -> SourceError:
     return SourceError("InvalidType", f"invalid source type ({quoted(source_type)})")
 

@@ -9,7 +9,9 @@ For each incoming ``name: value``:
 * ``null`` clears an optional property; a required, read-only or immutable one cannot be cleared;
 * an empty string, or a string holding a NUL character, is never a value;
 * every other value must validate against the property's ``json_schema`` (formats included);
-  without a schema the value must be a string.
+  without a schema the value must be a string;
+* a number or boolean is stored (and returned) as a string, as Stitch's Source object carries
+  them (spec 9.23); arrays and objects, which only array or object schemas accept, stay as sent.
 
 Rejections are collected, not raised one by one: the client gets every bad name at once.
 Values are never echoed: ``bad_properties`` carries names only, since some are credentials.
@@ -53,6 +55,17 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+def as_string(value: Any) -> Any:
+    """Spec 9.23: ``5432`` reads ``"5432"``, ``true`` reads ``"true"``; strings, null, arrays and
+    objects are unchanged. Applied when a value is stored and again when one is shown (rows
+    written before the rule)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
 def review(
     source_type: SourceType,
     incoming: Mapping[str, Any],
@@ -62,7 +75,7 @@ def review(
     changes = PropertyChanges()
     for name, value in incoming.items():
         if name in IMPLICIT_READ_ONLY:
-            if value != current.get(name):
+            if as_string(value) != as_string(current.get(name)):
                 changes.bad.append(name)
             continue
         spec = source_type.properties.get(name)
@@ -74,7 +87,7 @@ def review(
         target = changes.secrets if definition.is_credential else changes.plain
 
         if definition.property_type == "read_only":
-            if value != current.get(name):
+            if as_string(value) != as_string(current.get(name)):
                 changes.bad.append(name)
             continue
         if value is None:
@@ -88,8 +101,8 @@ def review(
             continue
         if definition.property_type == "user_provided_immutable" and is_set:
             # A credential cannot be compared without decrypting it; an immutable one is simply final.
-            if definition.is_credential or value != current.get(name):
+            if definition.is_credential or as_string(value) != as_string(current.get(name)):
                 changes.bad.append(name)
             continue
-        target[name] = value
+        target[name] = as_string(value)
     return changes

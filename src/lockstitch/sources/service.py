@@ -16,6 +16,7 @@ from lockstitch.accounts.auth import Principal
 from lockstitch.catalog.report_card import SourceFacts, current_step
 from lockstitch.catalog.source_type import TIER_RANK, SourceType
 from lockstitch.context import Context
+from lockstitch.destinations.repository import DestinationRepository
 from lockstitch.jobs import quartz
 from lockstitch.kit.time import parse_timestamp, utcnow
 from lockstitch.models import ConnectionCheck, Source
@@ -40,12 +41,37 @@ def parse_id(raw: str) -> int:
     return int(raw)
 
 
-def _destination_id(value: Any, message: str) -> int | None:
+# A body's destination_id that says nothing: the stitch-connect-client 0.6.2 model bug (spec 9.22).
+_ABSENT: Any = object()
+
+
+def _destination_id(body: dict[str, Any], message: str) -> Any:
+    """The body's ``destination_id``: an id, None (clear it) or ``_ABSENT`` (leave it).
+
+    Spec 9.22: an object equal to the body's ``properties`` is what stitch-connect-client 0.6.2
+    sends for every create and update, so it counts as absent; any other non-integer is
+    ``InvalidBody``.
+    """
+    if "destination_id" not in body:
+        return _ABSENT
+    value = body["destination_id"]
     if value is None:
         return None
+    if isinstance(value, dict) and value == (body.get("properties") or {}):
+        return _ABSENT
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
         raise errors.invalid_body(message)
     return value
+
+
+async def _check_destination(session: AsyncSession, account_id: int, destination_id: Any) -> None:
+    """A destination_id must name a live destination of the caller's account (spec 9.22); the
+    message is the same for another account's id and for none, so ids do not leak."""
+    if (
+        isinstance(destination_id, int)
+        and await DestinationRepository(session).live(account_id, destination_id) is None
+    ):
+        raise errors.unknown_destination(destination_id)
 
 
 async def create_source(session: AsyncSession, ctx: Context, who: Principal, body: Any) -> dict[str, Any]:
@@ -62,7 +88,7 @@ async def create_source(session: AsyncSession, ctx: Context, who: Principal, bod
         incoming = {}
     if not isinstance(incoming, dict):
         raise errors.invalid_body(errors.POST_BODY)
-    destination_id = _destination_id(body.get("destination_id"), errors.POST_BODY)
+    destination_id = _destination_id(body, errors.POST_BODY)
 
     source_type = ctx.catalog.source_type(source_type_name)
     if source_type is None:
@@ -72,6 +98,7 @@ async def create_source(session: AsyncSession, ctx: Context, who: Principal, bod
 
     repo = SourceRepository(session)
     name = await _checked_new_name(repo, who.account_id, display_name)
+    await _check_destination(session, who.account_id, destination_id)
     changes = review(source_type, incoming, {}, frozenset())
     if changes.bad:
         raise errors.invalid_properties(changes.bad, source_type.renderer.card(SourceFacts()))
@@ -85,7 +112,7 @@ async def create_source(session: AsyncSession, ctx: Context, who: Principal, bod
         display_name=display_name,
         properties={},
         credentials={},
-        destination_id=destination_id,
+        destination_id=None if destination_id is _ABSENT else destination_id,
         created_at=now,
         updated_at=now,
     )
@@ -114,7 +141,7 @@ async def update_source(
         incoming = {}
     if not isinstance(incoming, dict):
         raise errors.invalid_body(errors.PUT_BODY)
-    destination_id = _destination_id(body.get("destination_id"), errors.PUT_BODY)
+    destination_id = _destination_id(body, errors.PUT_BODY)
     paused_at = body.get("paused_at")
     if paused_at is not None:
         try:
@@ -132,6 +159,7 @@ async def update_source(
     source_type = ctx.catalog.source_type(source.type)
     if source_type is None:
         raise errors.invalid_type(source.type)
+    await _check_destination(session, who.account_id, destination_id)
 
     if "display_name" in body:
         new_display = body["display_name"]
@@ -158,7 +186,7 @@ async def update_source(
     provides = await apply_changes(session, ctx, source, source_type, changes, provides)
     if "paused_at" in body:
         source.paused_at = paused_at
-    if "destination_id" in body:
+    if destination_id is not _ABSENT:
         source.destination_id = destination_id
     check_state = await queue_check_if_due(
         repo, source, source_type, check_state, provides, changes.touches_connection

@@ -15,6 +15,7 @@ from lockstitch.catalog.source_type import SourceType
 from lockstitch.jobs.schedule import ScheduleInputs, schedule_json
 from lockstitch.kit.time import to_wire
 from lockstitch.models import ConnectionCheck
+from lockstitch.sources.properties import as_string
 
 
 class SourceLike(Protocol):
@@ -94,7 +95,7 @@ def source_json(
     properties: dict[str, Any] = {}
     if source_type is not None and "cron_expression" in source_type.properties:
         properties["cron_expression"] = None  # Stitch always shows it, null when unset
-    properties.update(source.properties)
+    properties.update((name, as_string(value)) for name, value in source.properties.items())
     card = report_card(source, source_type, check_state, oauth_provides)
     # Only a fully configured source runs on its schedule (the scheduler's own rule): one that
     # went back to discover_schema (a new check) shows none until it is configured again.
