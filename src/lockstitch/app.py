@@ -34,7 +34,7 @@ from lockstitch.kit.errors import (
     PlainError,
     SourceError,
 )
-from lockstitch.kit.http import RouteError
+from lockstitch.kit.http import CollapseSlashes, RouteError
 from lockstitch.kit.json import JSONResponse
 from lockstitch.kit.logging import get_logger
 from lockstitch.oauth.endpoints import router as oauth_router
@@ -132,6 +132,7 @@ def create_app(ctx: Context, *, embedded_worker: bool = False) -> FastAPI:
         openapi_url=None,
     )
     app.state.ctx = ctx
+    app.add_middleware(CollapseSlashes)
     app.state.token_cache = TokenCache()
     app.add_exception_handler(LockstitchError, _on_lockstitch_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lockstitch.kit.errors import LockstitchError
 
@@ -26,3 +27,30 @@ class RouteError(LockstitchError):
 
 def context_of(request: Request) -> Context:
     return cast("Context", request.app.state.ctx)
+
+
+class CollapseSlashes:
+    """Spec 9.24: repeated slashes in a request path are one (``/v4//sources/5`` is
+    ``/v4/sources/5``), so a client that joins ``base + "/" + path`` still finds its routes.
+
+    A plain ASGI wrapper, not a BaseHTTPMiddleware: it only rewrites the scope, costing nothing
+    when the path is already clean. Percent-encoded slashes (``%2F``) are data and stay.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and "//" in scope["path"]:
+            scope = dict(scope)
+            scope["path"] = _collapse(scope["path"])
+            raw = scope.get("raw_path")
+            if isinstance(raw, bytes):
+                scope["raw_path"] = _collapse(raw.decode("latin-1")).encode("latin-1")
+        await self.app(scope, receive, send)
+
+
+def _collapse(path: str) -> str:
+    while "//" in path:
+        path = path.replace("//", "/")
+    return path
