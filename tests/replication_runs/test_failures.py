@@ -211,7 +211,7 @@ async def test_tap_failure_records_the_taps_reason(
     assert failed.tap_description is not None
     assert "orders" in failed.tap_description, failed.tap_description
     assert SOURCE_PASSWORD not in failed.tap_description
-    assert failed.records == {}
+    assert failed.records == {"orders": 0}  # spec 9.13: the selected stream, with nothing loaded
     assert await saved_state(ctx, sid) is None
     assert await loads_of(ctx, sid) == {}
     lines = await check_log(ctx, failed, secrets=[SOURCE_PASSWORD, TARGET_PASSWORD])

@@ -35,7 +35,7 @@ from lockstitch.runner.pipeline import PipeResult, run_pipe
 from lockstitch.runner.plugins import PluginInstallError, Plugins
 from lockstitch.runner.tap_config import ConfigError
 from lockstitch.runner.workspace import workspace
-from lockstitch.streams.selection import singer_catalog
+from lockstitch.streams.selection import is_selected, singer_catalog
 
 log = get_logger("lockstitch.runner.extractions")
 TERMINATED = "Terminated"
@@ -98,7 +98,10 @@ class ExtractionRun:
             ) from None
         limit = self.ctx.settings.runner.extraction_timeout_seconds
         catalog = singer_catalog(streams)
-        names = {_message_stream(s): s.stream_name for s in streams}
+        # Taps name streams in their messages by catalog "stream" or by tap_stream_id; both
+        # mean the stream whose stream_name the log and the loads use (spec 9.13).
+        names = {key: s.stream_name for s in streams for key in (s.tap_stream_id, _message_stream(s))}
+        selected = [s.stream_name for s in streams if is_selected(s)]
         try:
             async with tap_connection(
                 self.ctx, self.worker_id, source, source_type, tap, limit, self.log.secrets
@@ -133,10 +136,14 @@ class ExtractionRun:
             ) from None
         except ConfigError as exc:
             raise RunFailedError(_failed(tap_description=str(exc))) from None
-        return self._outcome(result, names, state)
+        return self._outcome(result, names, selected, state)
 
-    def _outcome(self, result: PipeResult, names: dict[str, str], state: Any | None) -> Outcome:
-        records: dict[str, int] = {}
+    def _outcome(
+        self, result: PipeResult, names: dict[str, str], selected: list[str], state: Any | None
+    ) -> Outcome:
+        # Spec 9.13: a line for every selected stream, 0 when it emitted nothing, so a client
+        # counting one line per selected stream is not left waiting (no load is recorded for 0).
+        records: dict[str, int] = dict.fromkeys(selected, 0)
         for message_stream, count in result.records.items():
             name = names.get(message_stream, message_stream)
             records[name] = records.get(name, 0) + count
