@@ -33,7 +33,7 @@ from lockstitch.kit.logging import configure_logging
 from lockstitch.kit.outbound import Resolver
 from lockstitch.migrations import upgrade
 from lockstitch.models import Base
-from tests import canary
+from tests import canary, oracle
 from tests.oauth_server.harness import OidcProvider, ProviderConfig, default_cache_root
 
 POSTGRES_ADMIN = os.environ.get("LOCKSTITCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -102,6 +102,15 @@ def _canary_scan() -> Iterator[None]:
     known = f"{len(scan.canaries)} secrets known"
     counts = f"{known}, {len(scan.log_lines)} log lines, {len(scan.responses)} responses"
     assert not leaks, f"secrets leaked ({counts}): {leaks}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _response_oracle() -> Iterator[None]:
+    """Every JSON answer of a Stitch endpoint, whichever client got it, is checked against its
+    object's schema (tests/oracle); a broken shape fails the test that received it."""
+    oracle.install()
+    yield
+    oracle.uninstall()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
