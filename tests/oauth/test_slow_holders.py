@@ -107,11 +107,9 @@ async def _run(
     workers = await _workers(ctx, tmp_path, crash_at)
     try:
         proxy.set_program(lambda _request: ("delay_response", ANSWER_DELAY))
-        proxy.clear()
-        oidc.reset()
-        before = await _generations(ctx)
-        await _set_due(ctx, utcnow())
         deadline = time.monotonic() + 600  # generous: conditions decide, never the clock
+        before = await _open_window(ctx, proxy, oidc, deadline)
+        await _set_due(ctx, utcnow())
         while not [r for r in proxy.requests if r.grant_type == "refresh_token"]:
             assert time.monotonic() < deadline
             await asyncio.sleep(0.02)
@@ -125,18 +123,47 @@ async def _run(
                 [log.read_text()[-2000:] for _, log in workers],
             )
             await asyncio.sleep(0.2)
-        # Nothing new starts (10 s tokens come due again); what is in flight settles; then count.
+        # Nothing new comes due (10 s tokens would); what is in flight settles.
         await _set_due(ctx, utcnow() + dt.timedelta(days=1))
         while (await _statuses(ctx))["refreshing"]:
             assert time.monotonic() < deadline
             await asyncio.sleep(0.2)
-        after = await _generations(ctx)
     finally:
         for process, _ in workers:
             process.send_signal(signal.SIGTERM)
         for process, _ in workers:
             await process.wait()
+    # Counted once the workers have stopped: a connection check can still ask for a fresh access
+    # token up to then, and its refresh is in the proxy's books, so it must be in these too.
+    after = await _generations(ctx)
     return {i: after[i] - before[i] for i in before}
+
+
+async def _open_window(
+    ctx: Context, proxy: FaultProxy, oidc: OidcProvider, deadline: float
+) -> dict[int, int]:
+    """Start counting (provider and proxy books cleared, stored generations read) at a moment
+    when no refresh is on its way, and return the generations.
+
+    Refreshes happen before the credentials are made due: the connection checks the handshakes
+    queued ask for a fresh access token when theirs is about to expire (10 s tokens). One sent
+    before the books are cleared but stored after the generations are read would count on one
+    side only, so the window opens only when, after the read, nothing is refreshing, nothing
+    was stored meanwhile and neither book saw a refresh.
+    """
+    while True:
+        assert time.monotonic() < deadline
+        while (await _statuses(ctx))["refreshing"]:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        oidc.reset()
+        proxy.clear()
+        before = await _generations(ctx)
+        quiet = (await _statuses(ctx))["refreshing"] == 0 and await _generations(ctx) == before
+        sent = [r for r in proxy.requests if r.grant_type == "refresh_token"]
+        if quiet and not sent and oidc.stats()["refresh_requests"] == 0:
+            return before
+        await asyncio.sleep(0.2)
 
 
 async def _assert_each_token_sent_once(
