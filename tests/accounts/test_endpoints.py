@@ -40,8 +40,13 @@ async def test_partner_creates_an_account_whose_token_works(client: httpx.AsyncC
 
 
 async def test_region_may_be_omitted(client: httpx.AsyncClient) -> None:
+    """Without ``region`` the account is still created, and its token works."""
     person = {k: v for k, v in PERSON.items() if k != "region"}
-    assert (await _create(client, {**PARTNER, **person})).status_code == 200
+    response = await _create(client, {**PARTNER, **person})
+    assert response.status_code == 200, response.text
+    headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    sources = await client.get("/v4/sources", headers=headers)
+    assert (sources.status_code, sources.json()) == (200, [])
 
 
 def _expect(response: httpx.Response, status: int, code: str, message: str, errors: Any) -> None:
@@ -116,8 +121,13 @@ async def test_method_not_allowed_uses_the_accounts_shape(client: httpx.AsyncCli
 
 
 async def test_bearer_token_variants(client: httpx.AsyncClient, account: AccountHandle) -> None:
-    for header in (f"Bearer {account.token}", f"bearer {account.token}", f"Bearer: {account.token}"):
-        assert (await client.get("/v4/sources", headers={"Authorization": header})).status_code == 200
+    """The header forms Stitch clients send all authenticate the account; the same forms with
+    a wrong token are refused."""
+    for form in ("Bearer {}", "bearer {}", "Bearer: {}"):
+        response = await client.get("/v4/sources", headers={"Authorization": form.format(account.token)})
+        assert (response.status_code, response.json()) == (200, []), form
+        wrong = await client.get("/v4/sources", headers={"Authorization": form.format(account.token + "x")})
+        assert wrong.status_code == 401, form
 
 
 def test_token_cache_expires_and_is_bounded() -> None:

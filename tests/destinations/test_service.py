@@ -155,6 +155,11 @@ async def test_a_link_out_of_the_warehouse_folder_is_refused(
         },
     )
     assert response.status_code == 400, response.text
+    assert response.json() == (
+        "property path must name a location inside the account's own folder for local destinations"
+    )
+    listed = await client.get("/v4/destinations", headers=account.headers)
+    assert listed.json() == []  # nothing half written
 
 
 @pytest.mark.parametrize("name", ["../escape", "a/b", "", "UPPER"])

@@ -1,4 +1,4 @@
-"""Done-when 6: no token, secret or authorization code appears in any response (but the vending
+"""No token, secret or authorization code appears in any response (but the vending
 endpoint's access token), in any log line (tracebacks included) or in the database file.
 
 A real server (embedded worker, debug logs) does everything OAuth: a managed handshake, a

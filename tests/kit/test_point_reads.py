@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import os
 
 import asyncpg
 import httpx
@@ -41,12 +43,45 @@ async def test_point_read_matches_the_orm(
     assert await fetch_source(ctx.db, account.id + 1, source_id) is None  # another account's
 
 
+def _handles_on(file: str) -> int:
+    path = os.path.realpath(file)
+    handles = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            handles += os.path.realpath(f"/proc/self/fd/{fd}") == path
+    return handles
+
+
+async def _open_connections(ctx: Context, backend: str) -> int:
+    """Connections to the test database as the server sees them: backends on PostgreSQL
+    (``pg_stat_activity``), open handles on the database file for SQLite."""
+    url = ctx.settings.database_url
+    if backend == "sqlite":
+        return _handles_on(url.split("///", 1)[1])
+    database = url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(POSTGRES_ADMIN, timeout=10)
+    try:
+        count = await admin.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", database
+        )
+    finally:
+        await admin.close()
+    return int(count)
+
+
 async def test_many_concurrent_reads_share_few_connections(
-    client: httpx.AsyncClient, account: AccountHandle, ctx: Context
+    client: httpx.AsyncClient, account: AccountHandle, ctx: Context, backend: str
 ) -> None:
+    """200 concurrent point reads give the right row and open at most the point-read pool's
+    ten connections (PostgreSQL) or one per thread (SQLite), not one per read."""
     source_id = await _source(client, account)
+    await fetch_source(ctx.db, account.id, source_id)  # the first read opens what reads keep
+    before = await _open_connections(ctx, backend)
+    assert before >= 1  # the count sees the connection the first read opened
     results = await asyncio.gather(*(fetch_source(ctx.db, account.id, source_id) for _ in range(200)))
     assert all(r is not None and r[0].id == source_id for r in results)
+    opened = await _open_connections(ctx, backend) - before
+    assert opened <= (10 if backend == "postgres" else 0), f"{opened} more connections for 200 reads"
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Done-when 3: workers killed (SIGKILL) in the middle of refreshes never leave a credential
+"""Workers killed (SIGKILL) in the middle of refreshes never leave a credential
 looking healthy while its stored refresh token is dead.
 
 Each round starts several worker processes (the loop of ``lockstitch worker``, forked from a

@@ -1,4 +1,4 @@
-"""Done-when 4: provider faults, through a fault-injecting proxy in front of oidc-provider.
+"""Provider faults, through a fault-injecting proxy in front of oidc-provider.
 
 * A minute of 5xx and 429 (with Retry-After) causes no needs_reauth, no request before the
   Retry-After, and the credential recovers when the provider does.

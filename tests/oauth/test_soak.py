@@ -1,4 +1,4 @@
-"""Done-when 1: tokens stay valid for minutes with 10-second access tokens and rotating refresh
+"""Tokens stay valid for minutes with 10-second access tokens and rotating refresh
 tokens: the worker keeps a managed and a bring-your-own source fresh while a partner asks for
 access tokens all the time. Zero expired tokens handed out, zero reuse detections.
 

@@ -335,7 +335,10 @@ async def test_unsupported_fields_cannot_be_selected(
     ok = await _put(
         client, account, source_id, _one(UNSUPPORTED_STREAM, ["properties", "Blob"], {"selected": False})
     )
-    assert ok.status_code == 200
+    assert ok.status_code == 200, ok.text
+    schema = await _schema(client, account, source_id, UNSUPPORTED_STREAM)
+    blob = next(e for e in schema["metadata"] if e["breadcrumb"] == ["properties", "Blob"])
+    assert blob["metadata"]["selected"] is False
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,6 @@ class DestinationType:
                     jsonschema_rs.validator_for(schema, validate_formats=True) if schema is not None else None
                 )
                 self.properties[prop.name] = PropertySpec(prop, step.type, validator)
-        self.credential_names = frozenset(n for n, p in self.properties.items() if p.definition.is_credential)
         self.renderer = CardRenderer(self.type, definition.steps)
         self.template = self.renderer.card(SourceFacts())
 

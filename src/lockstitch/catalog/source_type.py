@@ -57,7 +57,6 @@ class SourceType:
         if unfillable:
             # A source of this type could never leave its step: nobody may set these values.
             raise ValueError(f"required read-only properties need system_values: {', '.join(unfillable)}")
-        self.credential_names = frozenset(n for n, p in self.properties.items() if p.definition.is_credential)
         self.step_types = [s.type for s in definition.steps]
         self.renderer = CardRenderer(self.type, definition.steps)
         self._details_json = {

@@ -96,7 +96,6 @@ class Keyring:
         self._keys = {k.key_id: AESGCM(k.material) for k in keys}
         self._materials = [k.material for k in keys]
         self.newest_id = keys[0].key_id
-        self.key_ids = ids
 
     @classmethod
     def from_specs(cls, specs: list[str]) -> Keyring:

@@ -125,10 +125,10 @@ def _cancel_pending(repo: ReplicationRepository, extraction: Extraction, now: dt
     extraction.completion_time = now
     extraction.tap_description = TERMINATED
     extraction.target_description = TERMINATED
-    repo.add_log(ExtractionLog(extraction_id=extraction.id, content=cancelled_log(extraction, now)))
+    repo.add_log(ExtractionLog(extraction_id=extraction.id, content=cancelled_log(extraction)))
 
 
-def cancelled_log(extraction: Extraction, now: dt.datetime) -> str:
+def cancelled_log(extraction: Extraction) -> str:
     """The log of a job stopped before it started, in the line format of spec 9.13 (the
     runner's own wording, from ``runner.joblog``)."""
     return joblog.stopped_before_start(extraction.job_name)

@@ -30,11 +30,9 @@ class JobLog:
         self._head: list[str] = []
         self._tail: list[str] = []
         self._dropped = 0
-        self.last_moment: dt.datetime | None = None
 
     def line(self, component: str, level: str, message: str) -> None:
         moment = utcnow()
-        self.last_moment = moment
         for part in scrub(message, self.secrets).splitlines() or [""]:
             self._add(f"{stamp(moment)} {component} - {level} {part}")
 

@@ -15,7 +15,7 @@ import contextlib
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +38,6 @@ class PipeResult:
     cancelled: bool = False
     # The target went away first and the tap was stopped for it (its exit says nothing).
     tap_stopped_for_target: bool = False
-    bytes_piped: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 class RecordCounter:
@@ -110,7 +108,6 @@ async def run_pipe(
     tap_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
     target_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
     states: list[bytes] = []
-    piped = [0]
     stopped_for_target = [False]
 
     async def forward() -> None:
@@ -120,7 +117,6 @@ async def run_pipe(
             while chunk := await tap.stdout.read(CHUNK):
                 target.stdin.write(chunk)
                 counter.feed(chunk)
-                piped[0] += len(chunk)
                 await target.stdin.drain()
         except (BrokenPipeError, ConnectionResetError):
             stopped_for_target[0] = True
@@ -163,7 +159,6 @@ async def run_pipe(
         timed_out=timed_out,
         cancelled=was_cancelled,
         tap_stopped_for_target=stopped_for_target[0],
-        bytes_piped=piped[0],
     )
 
 

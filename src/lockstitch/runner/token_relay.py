@@ -39,8 +39,6 @@ class Relay:
     client_id: str
     client_secret: str
     refresh_token: str
-    served: int = 0
-    refused: int = 0
     secrets_in_play: list[str] = field(default_factory=list)
 
 
@@ -98,14 +96,11 @@ async def _answer(
         return 400, {"error": "invalid_request"}
     form = {k: v[0] for k, v in parse_qs((await reader.readexactly(length)).decode()).items()}
     if not _authorized(form, headers, relay):
-        relay.refused += 1
         return 401, {"error": "invalid_client"}
     try:
         token, expires_at = await fresh_token()
     except Exception:  # noqa: BLE001 - the engine recorded its reason on the credential; the tap sees a refusal
-        relay.refused += 1
         return 503, {"error": "temporarily_unavailable"}
-    relay.served += 1
     relay.secrets_in_play.append(token)
     lifetime = int((expires_at - utcnow()).total_seconds()) - SAFETY_SECONDS
     return 200, {"access_token": token, "token_type": "Bearer", "expires_in": max(1, lifetime)}
