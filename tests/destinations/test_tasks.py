@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 from lockstitch.context import Context
 from lockstitch.destinations.local import Warehouse
 from lockstitch.destinations.probes import probe
-from lockstitch.destinations.repository import CheckRepository
 from lockstitch.destinations.tasks import CheckDestinations
+from lockstitch.jobs.checks_repository import CheckRepository
 from lockstitch.kit.outbound import unreachable
 from lockstitch.kit.time import utcnow
 from lockstitch.models import ConnectionCheck
@@ -177,8 +177,10 @@ async def test_lapsed_lease_is_taken_again(
     created = await create(client, account)
     now = utcnow()
     async with ctx.db.unit_of_work() as session:
-        claimed = await CheckRepository(session).claim("dead-worker", now, now + dt.timedelta(seconds=60))
-    assert claimed is not None
+        claimed = await CheckRepository(session).claim(
+            "destination", "dead-worker", now, now + dt.timedelta(seconds=60), 1
+        )
+    assert claimed
     job = CheckDestinations()
     assert await job.run_once(ctx, "worker-2") is False  # its lease is still live
     async with ctx.db.unit_of_work() as session:
@@ -190,9 +192,7 @@ async def test_lapsed_lease_is_taken_again(
     assert await job.run_once(ctx, "worker-2") is True
     async with ctx.db.unit_of_work() as session:
         # The dead worker's late outcome is dropped: the lease is no longer its own.
-        assert (
-            await CheckRepository(session).finish(claimed[0].id, "dead-worker", {"state": "failed"}) is False
-        )
+        assert await CheckRepository(session).finish(claimed[0], "dead-worker", {"state": "failed"}) is False
     check = (
         await client.get(f"/v4/destinations/{created['id']}/last-connection-check", headers=account.headers)
     ).json()
@@ -237,8 +237,10 @@ async def test_concurrent_claims_take_different_checks(
 
     async def claim(context: Context, worker: str) -> int | None:
         async with context.db.unit_of_work() as session:
-            taken = await CheckRepository(session).claim(worker, now, now + dt.timedelta(seconds=60))
-        return taken[0].id if taken else None
+            taken = await CheckRepository(session).claim(
+                "destination", worker, now, now + dt.timedelta(seconds=60), 1
+            )
+        return taken[0] if taken else None
 
     first = await asyncio.gather(claim(ctx, "w1"), claim(other, "w2"))
     second = await asyncio.gather(claim(ctx, "w1"), claim(other, "w2"))

@@ -1,12 +1,11 @@
-"""Every query about destinations and their connection checks."""
+"""Every query about destinations, and the connection checks a destination queues (the checks
+as leased work items: ``jobs.checks_repository``)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.models import Account, ConnectionCheck, Destination, Source
@@ -113,83 +112,3 @@ class DestinationRepository:
             .with_for_update()
         )
         return list(await self.session.scalars(query))
-
-
-class CheckRepository:
-    """Destination connection checks as work items, claimed with a lease."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    @staticmethod
-    def _claimable(now: dt.datetime) -> Any:
-        # Queued, or running under a lease its worker let lapse (it died or hung): run it again.
-        return and_(
-            ConnectionCheck.destination_id.is_not(None),
-            or_(
-                ConnectionCheck.state == "pending",
-                and_(ConnectionCheck.state == "running", ConnectionCheck.lease_expires_at < now),
-            ),
-        )
-
-    async def any_claimable(self, now: dt.datetime) -> bool:
-        """A read-only look first: an idle worker polling every second must not take SQLite's
-        write lock (the token refresher needs it) just to find nothing."""
-        found = await self.session.scalar(select(ConnectionCheck.id).where(self._claimable(now)).limit(1))
-        return found is not None
-
-    async def claim(
-        self, worker_id: str, now: dt.datetime, lease_until: dt.datetime
-    ) -> tuple[ConnectionCheck, Destination] | None:
-        """Take the lease of the oldest claimable destination check, with its destination.
-
-        On PostgreSQL the candidate is locked with SKIP LOCKED, so concurrent workers take
-        different checks instead of queueing on one row; the outer condition is repeated because
-        a row may have changed between the subquery's snapshot and its lock. SQLite renders no
-        FOR UPDATE: its writers are serialised, and the same statement is safe there.
-        """
-        candidate = (
-            select(ConnectionCheck.id)
-            .where(self._claimable(now))
-            .order_by(ConnectionCheck.created_at, ConnectionCheck.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        claimed = await self.session.scalar(
-            update(ConnectionCheck)
-            .where(ConnectionCheck.id == candidate, self._claimable(now))
-            .values(
-                state="running",
-                claimed_by=worker_id,
-                lease_expires_at=lease_until,
-                start_time=now,
-                completion_time=None,
-            )
-            .returning(ConnectionCheck.id)
-        )
-        if claimed is None:
-            return None
-        row = (
-            await self.session.execute(
-                select(ConnectionCheck, Destination)
-                .join(Destination, Destination.id == ConnectionCheck.destination_id)
-                .where(ConnectionCheck.id == claimed)
-                .execution_options(populate_existing=True)
-            )
-        ).first()
-        return (row[0], row[1]) if row is not None else None
-
-    async def finish(self, check_id: int, worker_id: str, values: dict[str, Any]) -> bool:
-        """Record a check's outcome and release its lease, only if this worker still holds it."""
-        result = await self.session.execute(
-            update(ConnectionCheck)
-            .where(
-                ConnectionCheck.id == check_id,
-                ConnectionCheck.claimed_by == worker_id,
-                ConnectionCheck.state == "running",
-            )
-            .values(**values, claimed_by=None, lease_expires_at=None)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(getattr(result, "rowcount", 0))

@@ -3,23 +3,29 @@
     claim (lease, one short transaction) -> probe (no transaction open) -> finish (if the lease
     is still ours, one short transaction)
 
-A check whose worker died keeps ``running`` until its lease lapses; the next worker takes it
-again (a destination check is cheap and has no side effects). The outcome is recorded the way a
-client reads a Connection Check (spec 3.11, which describes only source checks):
-``check_exit_status`` 0 or 1, and since a destination check exercises the target side, the same
-code in ``target_exit_status`` with the reason in ``target_error_message``. Discovery and tap
-fields stay null: there is no tap.
+``CheckDestinations`` is an inline ``jobs.leased_runner.LeasedRunner``: a probe answers within
+seconds, so ``run_once`` claims one check and returns when it is recorded. A check whose worker
+died keeps ``running`` until its lease lapses; the next worker takes it again (a destination
+check is cheap and has no side effects). The outcome is recorded the way a client reads a
+Connection Check (spec 3.11, which describes only source checks): ``check_exit_status`` 0 or 1,
+and since a destination check exercises the target side, the same code in
+``target_exit_status`` with the reason in ``target_error_message``. Discovery and tap fields
+stay null: there is no tap.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Coroutine
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.context import Context
 from lockstitch.destinations import credentials, local
 from lockstitch.destinations.probes import Outcome, probe
-from lockstitch.destinations.repository import CheckRepository
+from lockstitch.jobs.checks_repository import CheckRepository
+from lockstitch.jobs.leased_runner import LeasedRunner
 from lockstitch.kit.crypto import DecryptionError
 from lockstitch.kit.logging import get_logger
 from lockstitch.kit.time import utcnow
@@ -28,30 +34,58 @@ from lockstitch.models import ConnectionCheck, Destination
 log = get_logger("lockstitch.destinations")
 # A reachability probe answers within seconds or not at all; a worker must not wait longer.
 PROBE_TIMEOUT_SECONDS = 10.0
+CheckItem = tuple[ConnectionCheck, Destination]
 
 
-class CheckDestinations:
+class CheckDestinations(LeasedRunner[CheckItem]):
     name = "destinations.check"
+    noun = "destination check"
+    inline = True
 
-    async def run_once(self, ctx: Context, worker_id: str) -> bool:
-        now = utcnow()
-        seconds = min(PROBE_TIMEOUT_SECONDS, ctx.settings.runner.check_timeout_seconds)
-        lease = max(ctx.settings.runner.lease_seconds, seconds * 3)
+    def concurrency(self, ctx: Context) -> int:
+        return 1
+
+    def _probe_seconds(self, ctx: Context) -> float:
+        return min(PROBE_TIMEOUT_SECONDS, ctx.settings.runner.check_timeout_seconds)
+
+    def lease_seconds(self, ctx: Context) -> float:
+        # Long enough that a probe ends well within it, renewed or not.
+        return max(float(ctx.settings.runner.lease_seconds), self._probe_seconds(ctx) * 3)
+
+    async def any_due(self, session: AsyncSession, now: dt.datetime) -> bool:
+        return await CheckRepository(session).any_claimable("destination", now)
+
+    async def claim(
+        self, session: AsyncSession, worker_id: str, now: dt.datetime, until: dt.datetime, room: int
+    ) -> list[int]:
+        return await CheckRepository(session).claim("destination", worker_id, now, until, room)
+
+    async def load(self, ctx: Context, worker_id: str, item_id: int) -> CheckItem | None:
         async with ctx.db.read() as session:
-            if not await CheckRepository(session).any_claimable(now):
-                return False
-        async with ctx.db.unit_of_work() as session:
-            claimed = await CheckRepository(session).claim(worker_id, now, now + dt.timedelta(seconds=lease))
-        if claimed is None:
-            return False
-        check, destination = claimed
+            return await CheckRepository(session).get_with_destination(item_id)
+
+    def work(self, ctx: Context, worker_id: str, item: CheckItem) -> Coroutine[Any, Any, object]:
+        return self._check(ctx, worker_id, item)
+
+    async def renew(self, session: AsyncSession, worker_id: str, item: CheckItem, until: dt.datetime) -> bool:
+        return await CheckRepository(session).renew(item[0].id, worker_id, until)
+
+    async def crashed(self, ctx: Context, worker_id: str, item: CheckItem, exc: Exception) -> None:
+        await self._finish(
+            ctx, item[0], worker_id, Outcome(False, f"the check could not run ({type(exc).__name__})")
+        )
+
+    def describe(self, item: CheckItem) -> dict[str, Any]:
+        return {"check": item[0].name}
+
+    async def _check(self, ctx: Context, worker_id: str, item: CheckItem) -> None:
+        check, destination = item
         try:
-            outcome = await self._probe(ctx, destination, seconds)
+            outcome = await self._probe(ctx, destination, self._probe_seconds(ctx))
         except Exception as exc:  # a check must end, whatever broke; the log has the traceback
             log.exception("destination check failed unexpectedly", check=check.name)
             outcome = Outcome(False, f"the check could not run ({type(exc).__name__})")
         await self._finish(ctx, check, worker_id, outcome)
-        return True
 
     async def _probe(self, ctx: Context, destination: Destination, seconds: float) -> Outcome:
         if destination.deleted_at is not None:

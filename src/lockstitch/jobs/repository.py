@@ -14,6 +14,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lockstitch.jobs.leases import lock_or_skip
 from lockstitch.models import ConnectionCheck, Source
 
 # Ids per ``IN (...)`` list: well under SQLite's and asyncpg's parameter limits.
@@ -48,14 +49,13 @@ _SCAN = (
     .where(*_SCHEDULABLE)
 )
 _FETCH = select(Source).where(Source.id.in_(bindparam("ids", expanding=True)))
-# SKIP LOCKED: a row another scheduler (or an API write) holds is that writer's business this
-# round; if it is still due afterwards, the next round fires it. SQLite ignores FOR UPDATE: its
-# writers take turns (BEGIN IMMEDIATE), which serialises the same way.
-_LOCK = (
+# SKIP LOCKED (``leases.lock_or_skip``): a row another scheduler (or an API write) holds is that
+# writer's business this round; if it is still due afterwards, the next round fires it.
+_LOCK = lock_or_skip(
     select(Source, ConnectionCheck.state)
     .outerjoin(ConnectionCheck, ConnectionCheck.name == Source.check_job_name)
-    .where(Source.id == bindparam("source_id"))
-    .with_for_update(of=Source, skip_locked=True)
+    .where(Source.id == bindparam("source_id")),
+    of=Source,
 )
 
 

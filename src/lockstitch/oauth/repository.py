@@ -1,5 +1,9 @@
 """Every query of the OAuth domain: credentials and their leases, handshake states, origins,
-events, audit entries, flagged apps."""
+events, audit entries, flagged apps.
+
+The leases' SQL (claims, the release in ``settle_many``) is ``jobs.leases``'s; what is the
+credentials' own is here: which are due, the holder-liveness rule, the in-flight mark.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,11 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lockstitch.jobs import leases
+from lockstitch.jobs.leases import OAUTH_CREDENTIALS
 from lockstitch.models import (
     AccountOrigin,
     AuditEntry,
-    ConnectionCheck,
     Event,
     OAuthAppFlag,
     OAuthCredential,
@@ -24,6 +29,12 @@ from lockstitch.models import (
 
 # Credentials the refresher looks after; needs_reauth and invalid_client wait for a person.
 REFRESHABLE = ("valid", "backing_off", "pending")
+
+
+def _in_flight(now: dt.datetime) -> dict[str, Any]:
+    """Written with a claim's lease: the refresh is in flight from now. An earlier, unresolved
+    request keeps its mark: it is when that one left."""
+    return {"in_flight_since": func.coalesce(OAuthCredential.in_flight_since, now)}
 
 
 @dataclass(frozen=True)
@@ -87,10 +98,7 @@ class CredentialRepository:
         return credential
 
     async def lease_owners(self) -> list[str]:
-        rows = await self.session.scalars(
-            select(OAuthCredential.lease_owner).where(OAuthCredential.lease_owner.is_not(None)).distinct()
-        )
-        return [owner for owner in rows if owner]
+        return await leases.owners(self.session, OAUTH_CREDENTIALS)
 
     def _claimable(self, now: dt.datetime, holders: Holders) -> Any:
         """Free: nobody holds the lease; or its holder is known dead (a process of this host that
@@ -112,10 +120,9 @@ class CredentialRepository:
         skip_managed: Sequence[str],
         holders: Holders,
     ) -> list[Claim]:
-        """Take the lease of up to ``limit`` due credentials and mark their refresh in flight.
-
-        On PostgreSQL the candidate rows are locked with SKIP LOCKED, so concurrent workers
-        divide the due credentials between them instead of queueing on the same rows.
+        """Take the lease of up to ``limit`` due credentials, most overdue first, and mark their
+        refresh in flight (``jobs.leases.claim_due``: concurrent workers divide the due
+        credentials between them; the UPDATE repeats only the holder rule).
         """
         # Due: its time has come; or a refresh was in flight when its holder died or let the
         # lease lapse (the stored refresh token may be spent: find out now, not at the next
@@ -137,17 +144,19 @@ class CredentialRepository:
             conditions.append(
                 or_(OAuthCredential.app != "managed", OAuthCredential.provider.not_in(skip_managed))
             )
-        candidates = (
-            select(OAuthCredential.id, OAuthCredential.in_flight_since)
-            .where(*conditions)
-            .order_by(OAuthCredential.refresh_due_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+        taken = await leases.claim_due(
+            self.session,
+            OAUTH_CREDENTIALS,
+            worker_id,
+            lease_until,
+            where=conditions,
+            order_by=[OAuthCredential.refresh_due_at],
+            limit=limit,
+            values=_in_flight(now),
+            recheck=self._claimable(now, holders),
+            columns=[OAuthCredential.in_flight_since],
         )
-        previous = {row[0]: row[1] for row in await self.session.execute(candidates)}
-        if not previous:
-            return []
-        return await self._take(previous, worker_id, now, lease_until, extra=self._claimable(now, holders))
+        return await self._claims(taken)
 
     async def claim_one(
         self,
@@ -180,37 +189,22 @@ class CredentialRepository:
                 waiting, or_(OAuthCredential.refresh_due_at.is_(None), OAuthCredential.refresh_due_at <= now)
             ),
         )
-        extra = and_(self._claimable(now, holders), OAuthCredential.status.in_(REFRESHABLE), needed)
-        found = await self.session.execute(
-            select(OAuthCredential.id, OAuthCredential.in_flight_since)
-            .where(OAuthCredential.id == credential_id)
-            .with_for_update()
+        taken = await leases.claim_row(
+            self.session,
+            OAUTH_CREDENTIALS,
+            credential_id,
+            worker_id,
+            lease_until,
+            claimable=and_(self._claimable(now, holders), OAuthCredential.status.in_(REFRESHABLE), needed),
+            values=_in_flight(now),
+            columns=[OAuthCredential.in_flight_since],
         )
-        previous = {row[0]: row[1] for row in found}
-        claims = await self._take(previous, worker_id, now, lease_until, extra=extra) if previous else []
+        claims = await self._claims(taken)
         return claims[0] if claims else None
 
-    async def _take(
-        self,
-        previous: dict[int, dt.datetime | None],
-        worker_id: str,
-        now: dt.datetime,
-        lease_until: dt.datetime,
-        extra: Any,
-    ) -> list[Claim]:
-        taken = list(
-            await self.session.scalars(
-                update(OAuthCredential)
-                .where(OAuthCredential.id.in_(previous), extra)
-                .values(
-                    lease_owner=worker_id,
-                    lease_expires_at=lease_until,
-                    # An earlier, unresolved request keeps its mark: it is when that one left.
-                    in_flight_since=func.coalesce(OAuthCredential.in_flight_since, now),
-                )
-                .returning(OAuthCredential.id)
-            )
-        )
+    async def _claims(self, taken: dict[int, tuple[Any, ...]]) -> list[Claim]:
+        """The credentials just leased, with their sources; ``taken`` maps each id to its
+        ``in_flight_since`` read under the lock, before the claim marked it."""
         if not taken:
             return []
         rows = await self.session.execute(
@@ -219,7 +213,7 @@ class CredentialRepository:
             .where(OAuthCredential.id.in_(taken))
             .execution_options(populate_existing=True)
         )
-        return [Claim(r[0], r[1], r[2], r[3], resumed=previous.get(r[0].id) is not None) for r in rows]
+        return [Claim(r[0], r[1], r[2], r[3], resumed=taken[r[0].id][0] is not None) for r in rows]
 
     async def settle_many(self, rows: list[Settlement], worker_id: str) -> dict[int, str]:
         """Store outcomes in two round trips instead of one per credential; returns the stored
@@ -238,7 +232,7 @@ class CredentialRepository:
                     OAuthCredential.id,
                     OAuthCredential.version,
                     OAuthCredential.generation,
-                    OAuthCredential.lease_owner,
+                    OAUTH_CREDENTIALS.owner,
                     OAuthCredential.status,
                 )
                 .where(OAuthCredential.id.in_({r.credential_id for r in rows}))
@@ -257,7 +251,7 @@ class CredentialRepository:
                     continue  # new credentials arrived meanwhile: this answer is for old ones
             elif version != row.version or owner != worker_id:
                 continue  # a verdict of a worker that no longer holds the credential
-            released: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+            released = OAUTH_CREDENTIALS.release()
             if not row.keep_in_flight:
                 released["in_flight_since"] = None
             changes = {**row.values, **released, "version": version + 1}
@@ -269,14 +263,9 @@ class CredentialRepository:
         return stored
 
     async def lease_state(self, credential_id: int) -> tuple[str | None, dt.datetime | None, int] | None:
-        row = (
-            await self.session.execute(
-                select(
-                    OAuthCredential.lease_owner, OAuthCredential.lease_expires_at, OAuthCredential.version
-                ).where(OAuthCredential.id == credential_id)
-            )
-        ).first()
-        return (row[0], row[1], row[2]) if row else None
+        """(lease owner, lease end, version), or None when the credential is gone."""
+        row = await leases.holder(self.session, OAUTH_CREDENTIALS, credential_id, OAuthCredential.version)
+        return (row[0], row[1], row[2]) if row is not None else None
 
     async def counts_by_status(self) -> dict[str, int]:
         rows = await self.session.execute(
@@ -307,22 +296,6 @@ class CredentialRepository:
 
     async def clear_app_flag(self, provider: str) -> None:
         await self.session.execute(delete(OAuthAppFlag).where(OAuthAppFlag.provider == provider))
-
-    async def fail_pending_check(self, source: Source, message: str, now: dt.datetime) -> None:
-        """A check waiting for these credentials cannot succeed: end it with the reason."""
-        if not source.check_job_name:
-            return
-        await self.session.execute(
-            update(ConnectionCheck)
-            .where(ConnectionCheck.name == source.check_job_name, ConnectionCheck.state == "pending")
-            .values(
-                state="failed",
-                start_time=now,
-                completion_time=now,
-                check_exit_status=1,
-                discovery_error_message=message,
-            )
-        )
 
 
 class StateRepository:

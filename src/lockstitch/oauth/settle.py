@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.catalog.source_type import SourceType
 from lockstitch.context import Context
+from lockstitch.jobs.checks_repository import CheckRepository
 from lockstitch.kit.crypto import Keyring
 from lockstitch.kit.logging import get_logger
 from lockstitch.models import OAuthCredential, Source
@@ -138,7 +139,7 @@ async def report_dead(
         {"source_id": source.id, "status": status, "error": code, "message": message},
         now,
     )
-    await CredentialRepository(session).fail_pending_check(
+    await CheckRepository(session).fail_pending_check(
         source, f"OAuth token refresh failed ({status}): {message}", now
     )
 

@@ -1,9 +1,9 @@
 """What an extraction reads before it runs and writes when it ends (its repository).
 
 The end is one transaction: the extraction's statuses, its log, the state the target confirmed
-and the per-stream loads, written only if this worker still holds the extraction's lease (a
-worker that lost it, say after a long stall, must not overwrite the outcome recorded by whoever
-finished the job as failed).
+and the per-stream loads, written only if this worker still holds the extraction's lease, and
+releasing it (``jobs.leases.finish``: a worker that lost it, say after a long stall, must not
+overwrite the outcome recorded by whoever finished the job as failed).
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from lockstitch.context import Context
 from lockstitch.destinations.service import destination_for_source
+from lockstitch.jobs import leases
+from lockstitch.jobs.leases import EXTRACTIONS
 from lockstitch.kit.time import utcnow
 from lockstitch.models import Destination, Extraction, ExtractionLog, Load, Source, SourceState, Stream
 
@@ -62,34 +64,25 @@ class ExtractionStore:
 
     async def set_source_type(self, tap_name: str) -> None:
         async with self.ctx.db.unit_of_work() as session:
-            await session.execute(
-                update(Extraction)
-                .where(Extraction.id == self.extraction.id, Extraction.claimed_by == self.worker_id)
-                .values(source_type=tap_name)
-                .execution_options(synchronize_session=False)
+            await leases.write_held(
+                session, EXTRACTIONS, self.extraction.id, self.worker_id, {"source_type": tap_name}
             )
 
     async def finish(self, outcome: Outcome, log_text: str) -> bool:
         now = outcome.finished_at
         async with self.ctx.db.unit_of_work() as session:
-            result = await session.execute(
-                update(Extraction)
-                .where(Extraction.id == self.extraction.id, Extraction.claimed_by == self.worker_id)
-                .values(
-                    state=outcome.state,
-                    completion_time=now,
-                    records=outcome.records,
-                    discovery_exit_status=outcome.discovery_exit_status,
-                    discovery_description=outcome.discovery_description,
-                    tap_exit_status=outcome.tap_exit_status,
-                    tap_description=outcome.tap_description,
-                    target_exit_status=outcome.target_exit_status,
-                    target_description=outcome.target_description,
-                    lease_expires_at=None,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if not getattr(result, "rowcount", 0):
+            values = {
+                "state": outcome.state,
+                "completion_time": now,
+                "records": outcome.records,
+                "discovery_exit_status": outcome.discovery_exit_status,
+                "discovery_description": outcome.discovery_description,
+                "tap_exit_status": outcome.tap_exit_status,
+                "tap_description": outcome.tap_description,
+                "target_exit_status": outcome.target_exit_status,
+                "target_description": outcome.target_description,
+            }
+            if await leases.finish(session, EXTRACTIONS, self.extraction.id, self.worker_id, values) is None:
                 return False
             session.add(ExtractionLog(extraction_id=self.extraction.id, content=log_text))
             if outcome.new_state is not None:

@@ -1,100 +1,28 @@
-"""Every query of the runner: claiming connection checks with a lease, renewing it, recording.
+"""The runner's queries of extractions as leased work items (through ``jobs.leases``).
 
-A check row is its own work item (ARCHITECTURE.md section 1). A worker takes it by setting
-``claimed_by`` and ``lease_expires_at``; while the check runs the worker renews the lease. A
-check whose lease lapsed (its worker died) is taken again by the next worker: checks are safe
-to repeat. PostgreSQL claims with ``FOR UPDATE SKIP LOCKED`` so workers never wait on each
-other; SQLite serialises writers and ignores the clause.
+Connection checks have their own repository, shared with destinations:
+``jobs.checks_repository``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lockstitch.jobs import leases
+from lockstitch.jobs.leases import EXTRACTIONS
 from lockstitch.kit.time import utcnow
-from lockstitch.models import ConnectionCheck, Extraction, ExtractionLog, Source
+from lockstitch.models import Extraction, ExtractionLog
 from lockstitch.runner import joblog
 
-
-class CheckRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    @staticmethod
-    def _claimable(now: dt.datetime) -> Any:
-        return and_(
-            ConnectionCheck.source_id.is_not(None),
-            or_(
-                ConnectionCheck.state == "pending",
-                (ConnectionCheck.state == "running") & (ConnectionCheck.lease_expires_at < now),
-            ),
-        )
-
-    async def any_claimable(self, now: dt.datetime) -> bool:
-        """A read-only look first: an idle worker polling every second must not take SQLite's
-        write lock (the token refresher needs it) just to find nothing."""
-        return (
-            await self.session.scalar(select(ConnectionCheck.id).where(self._claimable(now)).limit(1))
-            is not None
-        )
-
-    async def claim_source_checks(
-        self, worker_id: str, now: dt.datetime, lease_until: dt.datetime, limit: int
-    ) -> list[int]:
-        due = (
-            select(ConnectionCheck.id)
-            .where(self._claimable(now))
-            .order_by(ConnectionCheck.created_at, ConnectionCheck.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        ids = list(await self.session.scalars(due))
-        if not ids:
-            return []
-        await self.session.execute(
-            update(ConnectionCheck)
-            .where(ConnectionCheck.id.in_(ids))
-            .values(state="running", claimed_by=worker_id, lease_expires_at=lease_until, start_time=now)
-            .execution_options(synchronize_session=False)
-        )
-        return ids
-
-    async def renew(self, check_id: int, worker_id: str, lease_until: dt.datetime) -> bool:
-        result = await self.session.execute(
-            update(ConnectionCheck)
-            .where(ConnectionCheck.id == check_id, ConnectionCheck.claimed_by == worker_id)
-            .values(lease_expires_at=lease_until)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(getattr(result, "rowcount", 0))
-
-    async def get_with_source(self, check_id: int) -> tuple[ConnectionCheck, Source] | None:
-        row = (
-            await self.session.execute(
-                select(ConnectionCheck, Source)
-                .join(Source, Source.id == ConnectionCheck.source_id)
-                .where(ConnectionCheck.id == check_id)
-            )
-        ).first()
-        return (row[0], row[1]) if row else None
-
-    async def lock_source(self, source_id: int) -> Source | None:
-        return await self.session.get(Source, source_id, with_for_update=True, populate_existing=True)
-
-    async def finish(self, check_id: int, worker_id: str, values: dict[str, Any]) -> bool:
-        """Record a check's outcome, only if this worker still holds it (a worker whose lease
-        lapsed must not overwrite the outcome of the worker that took over)."""
-        result = await self.session.execute(
-            update(ConnectionCheck)
-            .where(ConnectionCheck.id == check_id, ConnectionCheck.claimed_by == worker_id)
-            .values(**values, lease_expires_at=None)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(getattr(result, "rowcount", 0))
+_PENDING = ((Extraction.state == "pending") & Extraction.cancel_requested_at.is_(None),)
+_RUNNING = (Extraction.state == "running",)
+LAPSED_REASON = (
+    "the worker running this extraction stopped (its lease lapsed); "
+    "the next run resumes from the last confirmed state"
+)
 
 
 class ExtractionRepository:
@@ -106,77 +34,58 @@ class ExtractionRepository:
         self.session = session
 
     async def any_due(self, now: dt.datetime) -> bool:
-        """Anything to claim or to finish as failed (read-only; see CheckRepository.any_claimable)."""
-        found = await self.session.scalar(
-            select(Extraction.id)
-            .where(
-                or_(
-                    (Extraction.state == "pending") & Extraction.cancel_requested_at.is_(None),
-                    (Extraction.state == "running") & (Extraction.lease_expires_at < now),
-                )
-            )
-            .limit(1)
-        )
-        return found is not None
+        """Anything to claim or to finish as failed (read-only, ``leases.any_due``)."""
+        due = or_(*_PENDING, (Extraction.state == "running") & EXTRACTIONS.lapsed(now))
+        return await leases.any_due(self.session, EXTRACTIONS, [due])
 
     async def claim(
         self, worker_id: str, now: dt.datetime, lease_until: dt.datetime, limit: int
     ) -> list[int]:
-        due = (
-            select(Extraction.id)
-            .where(Extraction.state == "pending", Extraction.cancel_requested_at.is_(None))
-            .order_by(Extraction.created_at, Extraction.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+        taken = await leases.claim_due(
+            self.session,
+            EXTRACTIONS,
+            worker_id,
+            lease_until,
+            where=_PENDING,
+            order_by=[Extraction.created_at, Extraction.id],
+            limit=limit,
+            values={"state": "running", "start_time": now},
         )
-        ids = list(await self.session.scalars(due))
-        if ids:
-            await self.session.execute(
-                update(Extraction)
-                .where(Extraction.id.in_(ids))
-                .values(state="running", claimed_by=worker_id, lease_expires_at=lease_until, start_time=now)
-                .execution_options(synchronize_session=False)
-            )
-        return ids
+        return list(taken)
 
     async def fail_lapsed(self, now: dt.datetime) -> list[str]:
         """Running extractions whose worker stopped renewing: failed, with the reason."""
-        lapsed = list(
-            await self.session.scalars(
-                select(Extraction)
-                .where(Extraction.state == "running", Extraction.lease_expires_at < now)
-                .with_for_update(skip_locked=True)
-            )
+        ended = await leases.recover_lapsed(
+            self.session,
+            EXTRACTIONS,
+            now,
+            {
+                "state": "failed",
+                "completion_time": now,
+                # A reason the worker recorded before it stopped is kept.
+                "tap_description": func.coalesce(func.nullif(Extraction.tap_description, ""), LAPSED_REASON),
+            },
+            where=_RUNNING,
+            returning=[Extraction.id, Extraction.job_name],
         )
-        for extraction in lapsed:
-            reason = (
-                "the worker running this extraction stopped (its lease lapsed); "
-                "the next run resumes from the last confirmed state"
-            )
-            extraction.state = "failed"
-            extraction.completion_time = now
-            extraction.lease_expires_at = None
-            extraction.tap_description = extraction.tap_description or reason
+        for extraction_id, job_name in ended:
             # The worker's own log died with it: this one says what happened, in the usual format.
             self.session.add(
-                ExtractionLog(extraction_id=extraction.id, content=joblog.lapsed(extraction.job_name, reason))
+                ExtractionLog(extraction_id=extraction_id, content=joblog.lapsed(job_name, LAPSED_REASON))
             )
-        return [e.job_name for e in lapsed]
+        return [job_name for _, job_name in ended]
 
     async def renew(self, extraction_id: int, worker_id: str, lease_until: dt.datetime) -> tuple[bool, bool]:
         """(still ours, cancel requested)."""
-        row = (
-            await self.session.execute(
-                update(Extraction)
-                .where(
-                    Extraction.id == extraction_id,
-                    Extraction.claimed_by == worker_id,
-                    Extraction.state == "running",
-                )
-                .values(lease_expires_at=lease_until)
-                .returning(Extraction.cancel_requested_at)
-            )
-        ).first()
+        row = await leases.renew(
+            self.session,
+            EXTRACTIONS,
+            extraction_id,
+            worker_id,
+            lease_until,
+            where=_RUNNING,
+            returning=[Extraction.cancel_requested_at],
+        )
         return (row is not None, row is not None and row[0] is not None)
 
     async def get(self, extraction_id: int) -> Extraction | None:
@@ -184,14 +93,18 @@ class ExtractionRepository:
 
     async def fail(self, extraction_id: int, worker_id: str, reason: str) -> None:
         """End a job this worker holds as failed, with a log saying why (no-op if not ours)."""
-        extraction = await self.session.get(Extraction, extraction_id, with_for_update=True)
-        if extraction is None or extraction.claimed_by != worker_id or extraction.state != "running":
+        ended = await leases.finish(
+            self.session,
+            EXTRACTIONS,
+            extraction_id,
+            worker_id,
+            {"state": "failed", "completion_time": utcnow(), "tap_description": reason},
+            where=_RUNNING,
+            returning=[Extraction.job_name],
+        )
+        if ended is None:
             return
-        extraction.state = "failed"
-        extraction.completion_time = utcnow()
-        extraction.lease_expires_at = None
-        extraction.tap_description = reason
         if await self.session.get(ExtractionLog, extraction_id) is None:
             self.session.add(
-                ExtractionLog(extraction_id=extraction_id, content=joblog.lapsed(extraction.job_name, reason))
+                ExtractionLog(extraction_id=extraction_id, content=joblog.lapsed(ended[0], reason))
             )

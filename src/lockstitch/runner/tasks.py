@@ -1,228 +1,153 @@
-"""Work the runner hands the worker: connection checks and extractions, each in its own task
-under a lease.
+"""Work the runner hands the worker: connection checks and extractions, each a
+``jobs.leased_runner.LeasedRunner`` (each item in its own task, under a lease renewed while it
+runs, abandoned here when renewal finds the lease gone).
 
-``run_once`` claims what the worker has room for (``runner.check_concurrency``) and returns at
-once, so a long discovery never holds up token refreshes in the same loop. While a check runs
-its lease is renewed; if renewal finds the lease gone (another worker took the check after this
-one stalled), the check is abandoned here.
+``runner.check_concurrency`` checks and ``runner.extraction_concurrency`` extractions run at
+once. A check whose lease lapsed is run again by the next worker; an extraction whose lease
+lapsed is recorded as failed (``runner.repository``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.context import Context
+from lockstitch.jobs.checks_repository import CheckRepository
+from lockstitch.jobs.leased_runner import LeasedRunner
 from lockstitch.kit.logging import get_logger
 from lockstitch.kit.time import utcnow
+from lockstitch.models import ConnectionCheck, Source
 from lockstitch.runner.checks import CheckRun
 from lockstitch.runner.extractions import ExtractionRun
 from lockstitch.runner.plugins import Plugins
-from lockstitch.runner.repository import CheckRepository, ExtractionRepository
+from lockstitch.runner.repository import ExtractionRepository
 from lockstitch.runner.workspace import sweep_orphans
 
 log = get_logger("lockstitch.runner")
-
-
-def _sweep_once(ctx: Context, done: list[bool]) -> None:
-    """On a worker's first poll: remove workspaces a killed worker left behind."""
-    if not done:
-        done.append(True)
-        swept = sweep_orphans(ctx.settings.home / "tmp")
-        if swept:
-            log.info("removed workspaces of stopped workers", count=swept)
-
-
-class RunConnectionChecks:
-    name = "runner.checks"
-
-    def __init__(self) -> None:
-        self._running: set[asyncio.Task[None]] = set()
-        self._plugins: Plugins | None = None  # one per worker: concurrent checks share its locks
-        self._swept: list[bool] = []
-
-    async def run_once(self, ctx: Context, worker_id: str) -> bool:
-        _sweep_once(ctx, self._swept)
-        room = ctx.settings.runner.check_concurrency - len(self._running)
-        if room <= 0:
-            return False
-        now = utcnow()
-        async with ctx.db.read() as session:
-            if not await CheckRepository(session).any_claimable(now):
-                return False
-        async with ctx.db.unit_of_work() as session:
-            ids = await CheckRepository(session).claim_source_checks(
-                worker_id, now, _lease_until(ctx, now), room
-            )
-        if ids and self._plugins is None:
-            self._plugins = Plugins.from_settings(ctx.settings)
-        for check_id in ids:
-            assert self._plugins is not None
-            task = asyncio.create_task(_run_leased(ctx, worker_id, check_id, self._plugins))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
-        return bool(ids)
-
-    @property
-    def busy(self) -> bool:
-        return bool(self._running)
-
-    async def wait(self) -> None:
-        """Until one of the running checks ends (or at once when none runs)."""
-        if self._running:
-            await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
-
-    async def close(self) -> None:
-        """Stop running checks (their processes are killed); their leases lapse and another
-        worker runs them again."""
-        for task in self._running:
-            task.cancel()
-        for task in list(self._running):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-
-def _lease_until(ctx: Context, now: dt.datetime) -> dt.datetime:
-    return now + dt.timedelta(seconds=ctx.settings.runner.lease_seconds)
-
-
-async def _under_lease(work: asyncio.Task[Any], beat: float, renew: Callable[[], Awaitable[bool]]) -> None:
-    """Await ``work``, renewing its lease every ``beat`` seconds; stop it when ``renew`` says the
-    lease is gone (another worker has the job now). Cancelling this stops the work first.
-    The work's own exception propagates to the caller."""
-    try:
-        while not work.done():
-            done, _ = await asyncio.wait({work}, timeout=beat)
-            if not done and not await renew():
-                work.cancel()
-        await work
-    except asyncio.CancelledError:
-        work.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await work
-        raise
-
-
-async def _run_leased(ctx: Context, worker_id: str, check_id: int, plugins: Plugins) -> None:
-    async with ctx.db.read() as session:
-        found = await CheckRepository(session).get_with_source(check_id)
-    if found is None:
-        return
-    check, source = found
-
-    async def renew() -> bool:
-        async with ctx.db.unit_of_work() as session:
-            kept = await CheckRepository(session).renew(check_id, worker_id, _lease_until(ctx, utcnow()))
-        if not kept:
-            log.warning("connection check lease lost; abandoning it here", check=check.name)
-        return kept
-
-    work = asyncio.create_task(CheckRun(ctx, worker_id, check, source, plugins).run())
-    try:
-        await _under_lease(work, ctx.settings.runner.lease_seconds / 3, renew)
-    except Exception as exc:
-        # A bug must not leave the check running (it would be retried forever): end it failed.
-        log.exception("connection check crashed", check=check.name)
-        async with ctx.db.unit_of_work() as session:
-            await CheckRepository(session).finish(
-                check_id,
-                worker_id,
-                {
-                    "state": "failed",
-                    "completion_time": utcnow(),
-                    "check_exit_status": 1,
-                    "discovery_error_message": (
-                        f"the check could not run ({type(exc).__name__}); see the worker's log"
-                    ),
-                },
-            )
-
-
-class RunExtractions:
-    """Extractions, each in its own task under a lease (``runner.extraction_concurrency`` at
-    once). The lease is renewed every few seconds; the same round trip reads whether a
-    ``DELETE .../sync`` asked to stop the run."""
-
-    name = "runner.extractions"
-
-    def __init__(self) -> None:
-        self._running: set[asyncio.Task[None]] = set()
-        self._plugins: Plugins | None = None
-        self._swept: list[bool] = []
-
-    @property
-    def busy(self) -> bool:
-        return bool(self._running)
-
-    async def wait(self) -> None:
-        if self._running:
-            await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
-
-    async def run_once(self, ctx: Context, worker_id: str) -> bool:
-        _sweep_once(ctx, self._swept)
-        now = utcnow()
-        async with ctx.db.read() as session:
-            if not await ExtractionRepository(session).any_due(now):
-                return False
-        async with ctx.db.unit_of_work() as session:
-            repo = ExtractionRepository(session)
-            for job in await repo.fail_lapsed(now):
-                log.warning("extraction failed: its worker stopped", job=job)
-            room = ctx.settings.runner.extraction_concurrency - len(self._running)
-            ids = await repo.claim(worker_id, now, _lease_until(ctx, now), room) if room > 0 else []
-        if ids and self._plugins is None:
-            self._plugins = Plugins.from_settings(ctx.settings)
-        for extraction_id in ids:
-            assert self._plugins is not None
-            task = asyncio.create_task(_extract_leased(ctx, worker_id, extraction_id, self._plugins))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
-        return bool(ids)
-
-    async def close(self) -> None:
-        """Stop running extractions: their processes are killed and, with the lease no longer
-        renewed, the next worker records them as failed."""
-        for task in self._running:
-            task.cancel()
-        for task in list(self._running):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-
 # How often a running extraction renews its lease and looks for a cancel request.
 _HEARTBEAT_SECONDS = 1.0
+Item = TypeVar("Item")
+CheckItem = tuple[ConnectionCheck, Source]
 
 
-async def _extract_leased(ctx: Context, worker_id: str, extraction_id: int, plugins: Plugins) -> None:
-    async with ctx.db.read() as session:
-        extraction = await ExtractionRepository(session).get(extraction_id)
-    if extraction is None:
-        return
-    run = ExtractionRun(ctx, worker_id, extraction, plugins)
+class _PluginRunner(LeasedRunner[Item]):
+    """What both runners share: one ``Plugins`` per worker (concurrent runs share its locks),
+    and on the first poll the sweep of workspaces a killed worker left behind."""
 
-    async def renew() -> bool:
+    def __init__(self) -> None:
+        super().__init__()
+        self._plugins: Plugins | None = None
+        self._swept = False
+
+    def on_poll(self, ctx: Context) -> None:
+        if not self._swept:
+            self._swept = True
+            swept = sweep_orphans(ctx.settings.home / "tmp")
+            if swept:
+                log.info("removed workspaces of stopped workers", count=swept)
+
+    def plugins(self, ctx: Context) -> Plugins:
+        if self._plugins is None:
+            self._plugins = Plugins.from_settings(ctx.settings)
+        return self._plugins
+
+
+class RunConnectionChecks(_PluginRunner[CheckItem]):
+    """Source connection checks (discovery), claimed from ``connection_checks``."""
+
+    name = "runner.checks"
+    noun = "connection check"
+
+    def concurrency(self, ctx: Context) -> int:
+        return ctx.settings.runner.check_concurrency
+
+    async def any_due(self, session: AsyncSession, now: dt.datetime) -> bool:
+        return await CheckRepository(session).any_claimable("source", now)
+
+    async def claim(
+        self, session: AsyncSession, worker_id: str, now: dt.datetime, until: dt.datetime, room: int
+    ) -> list[int]:
+        return await CheckRepository(session).claim("source", worker_id, now, until, room)
+
+    async def load(self, ctx: Context, worker_id: str, item_id: int) -> CheckItem | None:
+        async with ctx.db.read() as session:
+            return await CheckRepository(session).get_with_source(item_id)
+
+    def work(self, ctx: Context, worker_id: str, item: CheckItem) -> Coroutine[Any, Any, object]:
+        check, source = item
+        return CheckRun(ctx, worker_id, check, source, self.plugins(ctx)).run()
+
+    async def renew(self, session: AsyncSession, worker_id: str, item: CheckItem, until: dt.datetime) -> bool:
+        return await CheckRepository(session).renew(item[0].id, worker_id, until)
+
+    async def crashed(self, ctx: Context, worker_id: str, item: CheckItem, exc: Exception) -> None:
+        # A bug must not leave the check running (it would be retried forever): end it failed.
+        message = f"the check could not run ({type(exc).__name__}); see the worker's log"
+        values = {
+            "state": "failed",
+            "completion_time": utcnow(),
+            "check_exit_status": 1,
+            "discovery_error_message": message,
+        }
         async with ctx.db.unit_of_work() as session:
-            ours, cancel = await ExtractionRepository(session).renew(
-                extraction_id, worker_id, _lease_until(ctx, utcnow())
-            )
-        if not ours:
-            log.warning("extraction lease lost; abandoning it here", job=extraction.job_name)
-        elif cancel:
-            run.cancelled.set()
+            await CheckRepository(session).finish(item[0].id, worker_id, values)
+
+    def describe(self, item: CheckItem) -> dict[str, Any]:
+        return {"check": item[0].name}
+
+
+class RunExtractions(_PluginRunner[ExtractionRun]):
+    """Extractions (``runner.extraction_concurrency`` at once). The lease is renewed every few
+    seconds; the same round trip reads whether a ``DELETE .../sync`` asked to stop the run.
+    Lapsed extractions are recorded as failed on every poll, with or without room to claim."""
+
+    name = "runner.extractions"
+    noun = "extraction"
+    recovers = True
+
+    def concurrency(self, ctx: Context) -> int:
+        return ctx.settings.runner.extraction_concurrency
+
+    def beat(self, ctx: Context) -> float:
+        return min(_HEARTBEAT_SECONDS, super().beat(ctx))
+
+    async def any_due(self, session: AsyncSession, now: dt.datetime) -> bool:
+        return await ExtractionRepository(session).any_due(now)
+
+    async def recover(self, session: AsyncSession, now: dt.datetime) -> None:
+        for job in await ExtractionRepository(session).fail_lapsed(now):
+            log.warning("extraction failed: its worker stopped", job=job)
+
+    async def claim(
+        self, session: AsyncSession, worker_id: str, now: dt.datetime, until: dt.datetime, room: int
+    ) -> list[int]:
+        return await ExtractionRepository(session).claim(worker_id, now, until, room)
+
+    async def load(self, ctx: Context, worker_id: str, item_id: int) -> ExtractionRun | None:
+        async with ctx.db.read() as session:
+            extraction = await ExtractionRepository(session).get(item_id)
+        return ExtractionRun(ctx, worker_id, extraction, self.plugins(ctx)) if extraction else None
+
+    def work(self, ctx: Context, worker_id: str, item: ExtractionRun) -> Coroutine[Any, Any, object]:
+        return item.run()
+
+    async def renew(
+        self, session: AsyncSession, worker_id: str, item: ExtractionRun, until: dt.datetime
+    ) -> bool:
+        ours, cancel = await ExtractionRepository(session).renew(item.extraction.id, worker_id, until)
+        if ours and cancel:
+            item.cancelled.set()
         return ours
 
-    work = asyncio.create_task(run.run())
-    try:
-        await _under_lease(work, min(_HEARTBEAT_SECONDS, ctx.settings.runner.lease_seconds / 3), renew)
-    except Exception as exc:
+    async def crashed(self, ctx: Context, worker_id: str, item: ExtractionRun, exc: Exception) -> None:
         # A bug must not leave the job running until its lease lapses: end it failed, with a log.
-        log.exception("extraction crashed", job=extraction.job_name)
+        reason = f"the extraction could not run ({type(exc).__name__}); see the worker's log"
         async with ctx.db.unit_of_work() as session:
-            await ExtractionRepository(session).fail(
-                extraction_id,
-                worker_id,
-                f"the extraction could not run ({type(exc).__name__}); see the worker's log",
-            )
+            await ExtractionRepository(session).fail(item.extraction.id, worker_id, reason)
+
+    def describe(self, item: ExtractionRun) -> dict[str, Any]:
+        return {"job": item.extraction.job_name}

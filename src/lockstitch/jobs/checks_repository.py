@@ -1,0 +1,109 @@
+"""Connection checks as work items: the one repository for leasing the ``connection_checks``
+table, for source checks (the runner's discovery) and destination checks (a probe) alike.
+
+A check row is its own work item, leased through ``jobs.leases``. A check whose lease lapsed
+(its worker died or hung) is claimable again: a check has no side effects, so repeating it is
+safe. Finishing records the outcome and releases the lease in one statement, only while the
+worker still holds it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lockstitch.jobs import leases
+from lockstitch.jobs.leases import CONNECTION_CHECKS
+from lockstitch.models import ConnectionCheck, Destination, Source
+
+# What a check exercises: a source (discovery) or a destination (a probe).
+Subject = Literal["source", "destination"]
+
+
+def _claimable(subject: Subject, now: dt.datetime) -> Any:
+    # Queued, or running under a lease its worker let lapse: run it again.
+    column = ConnectionCheck.source_id if subject == "source" else ConnectionCheck.destination_id
+    return and_(
+        column.is_not(None),
+        or_(
+            ConnectionCheck.state == "pending",
+            and_(ConnectionCheck.state == "running", CONNECTION_CHECKS.lapsed(now)),
+        ),
+    )
+
+
+class CheckRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def any_claimable(self, subject: Subject, now: dt.datetime) -> bool:
+        """Read-only (``leases.any_due``)."""
+        return await leases.any_due(self.session, CONNECTION_CHECKS, [_claimable(subject, now)])
+
+    async def claim(
+        self, subject: Subject, worker_id: str, now: dt.datetime, lease_until: dt.datetime, limit: int
+    ) -> list[int]:
+        """Take the lease of up to ``limit`` claimable checks of ``subject``, oldest first."""
+        taken = await leases.claim_due(
+            self.session,
+            CONNECTION_CHECKS,
+            worker_id,
+            lease_until,
+            where=[_claimable(subject, now)],
+            order_by=[ConnectionCheck.created_at, ConnectionCheck.id],
+            limit=limit,
+            values={"state": "running", "start_time": now, "completion_time": None},
+        )
+        return list(taken)
+
+    async def renew(self, check_id: int, worker_id: str, lease_until: dt.datetime) -> bool:
+        return (
+            await leases.renew(self.session, CONNECTION_CHECKS, check_id, worker_id, lease_until) is not None
+        )
+
+    async def finish(self, check_id: int, worker_id: str, values: dict[str, Any]) -> bool:
+        """Record a check's outcome and release its lease, only if this worker still holds it."""
+        return await leases.finish(self.session, CONNECTION_CHECKS, check_id, worker_id, values) is not None
+
+    async def get_with_source(self, check_id: int) -> tuple[ConnectionCheck, Source] | None:
+        row = (
+            await self.session.execute(
+                select(ConnectionCheck, Source)
+                .join(Source, Source.id == ConnectionCheck.source_id)
+                .where(ConnectionCheck.id == check_id)
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    async def get_with_destination(self, check_id: int) -> tuple[ConnectionCheck, Destination] | None:
+        row = (
+            await self.session.execute(
+                select(ConnectionCheck, Destination)
+                .join(Destination, Destination.id == ConnectionCheck.destination_id)
+                .where(ConnectionCheck.id == check_id)
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    async def lock_source(self, source_id: int) -> Source | None:
+        return await self.session.get(Source, source_id, with_for_update=True, populate_existing=True)
+
+    async def fail_pending_check(self, source: Source, message: str, now: dt.datetime) -> None:
+        """A check waiting for these credentials cannot succeed: end it with the reason (only a
+        pending one: no worker holds it, so no lease is involved)."""
+        if not source.check_job_name:
+            return
+        await self.session.execute(
+            update(ConnectionCheck)
+            .where(ConnectionCheck.name == source.check_job_name, ConnectionCheck.state == "pending")
+            .values(
+                state="failed",
+                start_time=now,
+                completion_time=now,
+                check_exit_status=1,
+                discovery_error_message=message,
+            )
+        )
