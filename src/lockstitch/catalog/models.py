@@ -193,15 +193,15 @@ def writes_back_problem(definition: SourceTypeFile) -> str | None:
     for name in tap.writes_back:
         prop = properties.get(name)
         mapping = tap.config.get(name)
-        if prop is None or not prop.tap_mutable:
-            return f"{name} is not a tap_mutable property of the type"
-        if mapping is None or mapping.convert != "string":
-            return f"{name} must be mapped in tap.config as a string"
-        if name in owned or mapping.key in relay_keys:
+        if name in owned or (mapping is not None and mapping.key in relay_keys):
             return (
                 f"{name} is an OAuth token or client property: Lockstitch's token engine alone "
                 "stores and refreshes it, so a tap's copy is never written back"
             )
+        if prop is None or not prop.tap_mutable:
+            return f"{name} is not a tap_mutable property of the type"
+        if mapping is None or mapping.convert != "string":
+            return f"{name} must be mapped in tap.config as a string"
     return None
 
 
