@@ -104,7 +104,8 @@ def _load(path: Path, build: Callable[[Any], T]) -> T:
         raise ConfigurationError(f"{path}: not valid YAML: {exc}") from None
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_input=False)
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" if e["loc"] else e["msg"]
+            for e in exc.errors(include_input=False)
         )
         raise ConfigurationError(f"{path}: {problems}") from None
     except ValueError as exc:  # a json_schema that does not compile

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 PropertyType = Literal[
     "user_provided",
@@ -106,8 +106,10 @@ class TapDef(PluginDef):
 
     # How the tap is handed its catalog: "--catalog" (singer-sdk) or "--properties" (classic taps).
     catalog_flag: Literal["--catalog", "--properties"] = "--catalog"
-    # Properties the tap rewrites in its config file during a run (rotated refresh tokens...):
-    # read back after every run, discovery included, and stored.
+    # Properties the tap rewrites in its config file during a run (a cache it fills...): read
+    # back after every run, discovery included, and stored on the source for the next run
+    # (``runner.write_back``). Each must be a ``tap_mutable`` property mapped as a string, and
+    # none an OAuth token (``SourceTypeFile``).
     writes_back: list[str] = Field(default_factory=list)
     # Connection checks also run ``--test`` (singer-sdk: one record per stream) after discovery:
     # discovery alone does not prove that the tap can read.
@@ -156,6 +158,51 @@ class SourceTypeFile(_Strict):
     system_values: dict[str, str] = Field(default_factory=dict)
     tap: TapDef | None = None
     oauth: OAuthDef | None = None
+
+    @model_validator(mode="after")
+    def _writes_back_can_come_back(self) -> SourceTypeFile:
+        if self.tap is not None:
+            problem = writes_back_problem(self)
+            if problem is not None:
+                raise ValueError(f"tap.writes_back: {problem}")
+        return self
+
+
+def writes_back_problem(definition: SourceTypeFile) -> str | None:
+    """Why the tap's ``writes_back`` cannot work as written, or None.
+
+    A listed property must be on the card as ``tap_mutable`` and mapped in ``tap.config`` as a
+    string (the value read back is the one the tap was handed, unconverted). An OAuth type's
+    tokens and client are never listed: the token engine is the only party that stores and
+    refreshes them (a tap is handed them afresh on every run, and a relay tap holds only the
+    relay's throwaway values, ``runner/token_relay.py``), so a tap's copy must not be kept.
+    """
+    tap = definition.tap
+    assert tap is not None
+    properties = {p.name: p for step in definition.steps for p in step.properties}
+    oauth = definition.oauth
+    owned = {"access_token", oauth.refresh_token, oauth.client_id, oauth.client_secret} if oauth else set()
+    relay = tap.token_relay
+    relay_keys = (
+        {relay.token_url_key, relay.client_id_key, relay.client_secret_key, relay.refresh_token_key}
+        if relay
+        else set()
+    )
+    if relay and tap.access_token_key:
+        relay_keys.add(tap.access_token_key)
+    for name in tap.writes_back:
+        prop = properties.get(name)
+        mapping = tap.config.get(name)
+        if name in owned or (mapping is not None and mapping.key in relay_keys):
+            return (
+                f"{name} is an OAuth token or client property: Lockstitch's token engine alone "
+                "stores and refreshes it, so a tap's copy is never written back"
+            )
+        if prop is None or not prop.tap_mutable:
+            return f"{name} is not a tap_mutable property of the type"
+        if mapping is None or mapping.convert != "string":
+            return f"{name} must be mapped in tap.config as a string"
+    return None
 
 
 class DestinationTypeFile(_Strict):

@@ -1,7 +1,8 @@
 """Connection check + discovery of one source (spec 3.11), run by a worker.
 
     claim (lease) -> plugin ready? (install on first use) -> tap config (OAuth: fresh token)
-      -> tap --discover (time limit) -> [tap --test] -> store streams, check succeeded
+      -> tap --discover (time limit) -> [tap --test] -> values the tap rewrote in its config
+      (``writes_back``) stored on the source -> store streams, check succeeded
     any step failing -> check failed with a message a person can act on (secrets scrubbed)
 
 The source's step follows from the check's state (``catalog.report_card``): succeeded moves it
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lockstitch.catalog.models import TapDef
@@ -32,7 +34,8 @@ from lockstitch.runner.messages import error_message
 from lockstitch.runner.plugins import PluginInstallError, Plugins
 from lockstitch.runner.process import Finished, run_plugin
 from lockstitch.runner.tap_config import ConfigError
-from lockstitch.runner.workspace import workspace
+from lockstitch.runner.workspace import Workspace, workspace
+from lockstitch.runner.write_back import write_back
 from lockstitch.streams.service import store_discovered_catalog
 
 log = get_logger("lockstitch.runner.checks")
@@ -108,30 +111,41 @@ class CheckRun:
     async def _discover(
         self, source_type: SourceType, tap: TapDef, executable: str, tap_config: dict[str, Any]
     ) -> tuple[dict[str, Any], int | None]:
-        runner = self.ctx.settings.runner
         with workspace(self.ctx.settings.home / "tmp", prefix="check-") as ws:
             config = ws.write_json("config.json", tap_config)
-            self.note(f"running {tap.executable} --discover")
-            finished = await run_plugin(
-                [executable, "--config", config, "--discover"],
-                workdir=ws.path,
-                time_limit=runner.check_timeout_seconds,
-                on_stderr=self.note,
-            )
-            if finished.exit_code != 0 or finished.timed_out:
-                message = await self._discovery_failure(source_type, finished)
-                # Stitch's failed checks carry the discovery's status and message, and a null
-                # check status (the check itself never ran).
-                raise CheckFailedError(
-                    message,
-                    check_exit_status=None,
-                    discovery_exit_status=finished.exit_code if not finished.timed_out else 124,
-                    discovery_error_message=message,
+            try:
+                return await self._run_tap(source_type, tap, executable, ws, config)
+            finally:
+                # Discovery may have rotated a token too, whether or not the check succeeds.
+                await write_back(
+                    self.ctx, self.source, source_type, tap, tap_config, ws, "config.json", self.secrets
                 )
-            catalog = normalize(_catalog_of(finished.stdout))
-            test = None
-            if tap.sdk and tap.test_connection:
-                test = await self._test(executable, ws.write_json("catalog.json", catalog), config, ws.path)
+
+    async def _run_tap(
+        self, source_type: SourceType, tap: TapDef, executable: str, ws: Workspace, config: Path
+    ) -> tuple[dict[str, Any], int | None]:
+        runner = self.ctx.settings.runner
+        self.note(f"running {tap.executable} --discover")
+        finished = await run_plugin(
+            [executable, "--config", config, "--discover"],
+            workdir=ws.path,
+            time_limit=runner.check_timeout_seconds,
+            on_stderr=self.note,
+        )
+        if finished.exit_code != 0 or finished.timed_out:
+            message = await self._discovery_failure(source_type, finished)
+            # Stitch's failed checks carry the discovery's status and message, and a null
+            # check status (the check itself never ran).
+            raise CheckFailedError(
+                message,
+                check_exit_status=None,
+                discovery_exit_status=finished.exit_code if not finished.timed_out else 124,
+                discovery_error_message=message,
+            )
+        catalog = normalize(_catalog_of(finished.stdout))
+        test = None
+        if tap.sdk and tap.test_connection:
+            test = await self._test(executable, ws.write_json("catalog.json", catalog), config, ws.path)
         return catalog, test
 
     def _tap(self) -> tuple[SourceType, TapDef]:

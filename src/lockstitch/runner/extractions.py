@@ -3,6 +3,7 @@
     claim (lease) -> plugins ready -> catalog from the selection -> tap config (OAuth: token
     relay) + target config (the destination; schema = the source's name) + last confirmed state
     -> tap | target (time limit, cancellable) -> records per stream, the target's last STATE
+    -> the values the tap rewrote in its config (``writes_back``) stored on the source
     -> store state, loads, the extraction's statuses and its log, in one transaction
 
 The catalog comes from the source's last successful discovery (its connection check): taps are
@@ -35,6 +36,7 @@ from lockstitch.runner.pipeline import PipeResult, run_pipe
 from lockstitch.runner.plugins import PluginInstallError, Plugins
 from lockstitch.runner.tap_config import ConfigError
 from lockstitch.runner.workspace import workspace
+from lockstitch.runner.write_back import write_back
 from lockstitch.streams.selection import is_selected, singer_catalog
 
 log = get_logger("lockstitch.runner.extractions")
@@ -121,15 +123,28 @@ class ExtractionRun:
                         ws.write_json("target.json", target_settings),
                     ]
                     self.log.line("main", "INFO", f"Running {tap.executable} | {target.executable}")
-                    result = await run_pipe(
-                        tap_argv,
-                        target_argv,
-                        workdir=ws.path,
-                        time_limit=limit,
-                        on_tap_line=lambda line: self.log.line("tap", "INFO", line),
-                        on_target_line=lambda line: self.log.line("target", "INFO", line),
-                        cancelled=self.cancelled,
-                    )
+                    try:
+                        result = await run_pipe(
+                            tap_argv,
+                            target_argv,
+                            workdir=ws.path,
+                            time_limit=limit,
+                            on_tap_line=lambda line: self.log.line("tap", "INFO", line),
+                            on_target_line=lambda line: self.log.line("target", "INFO", line),
+                            cancelled=self.cancelled,
+                        )
+                    finally:
+                        # Whatever the run's outcome: a token the tap rotated is live now.
+                        await write_back(
+                            self.ctx,
+                            source,
+                            source_type,
+                            tap,
+                            connection.config,
+                            ws,
+                            "tap.json",
+                            self.log.secrets,
+                        )
         except CredentialsUnavailable as exc:
             raise RunFailedError(
                 _failed(tap_description=f"the source's OAuth credentials cannot be used: {exc.message}")

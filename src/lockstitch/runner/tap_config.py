@@ -123,6 +123,20 @@ def _local_path(name: str, value: str, files: LocalFiles | None) -> Path:
         raise ConfigError(f"property {name} must name files inside the account's local files root") from None
 
 
+def read_key(config: Any, key: str) -> Any:
+    """The value at a dotted config key (as ``build_config`` writes it), or None when absent:
+    how a value the tap rewrote in its config file is found again (``runner.write_back``)."""
+    node: Any = config
+    for part in key.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
+
+
 def _put(config: dict[str, Any], keys: list[str], value: Any) -> None:
     """Set ``value`` at a dotted path; numeric parts index lists (``files.0.path``)."""
     node: Any = config

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,19 @@ class Workspace:
 
     def read_json(self, name: str) -> Any:
         return json.loads((self.path / name).read_text(encoding="utf-8"))
+
+    def read_back(self, name: str, max_bytes: int) -> Any:
+        """A JSON file a plugin may have rewritten, read defensively: a regular file only (no
+        link, no FIFO that would block), at most ``max_bytes``. Raises ``OSError`` or
+        ``ValueError`` (too big, not JSON) for the caller to log."""
+        fd = os.open(self.path / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ValueError("not a regular file")
+            data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise ValueError(f"larger than {max_bytes} bytes")
+        return json.loads(data)
 
     def file(self, name: str) -> Path:
         """A path for a file a process will write (created 0600 now)."""

@@ -140,6 +140,11 @@ class SourceRepository:
             )
         )
 
+    async def lock(self, source_id: int) -> Source | None:
+        """One source, locked for a read-modify-write (FOR UPDATE on PostgreSQL; SQLite's
+        writers are serialised by BEGIN IMMEDIATE)."""
+        return await self.session.get(Source, source_id, with_for_update=True)
+
     async def batch_after(self, after_id: int, batch: int) -> Sequence[Source]:
         """Up to ``batch`` sources after ``after_id`` in id order, locked for rewriting."""
         query = select(Source).where(Source.id > after_id).order_by(Source.id).limit(batch).with_for_update()
