@@ -42,6 +42,7 @@ soak: install-dev services
 lint: install-dev
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/lint-imports
 
 types: install-dev
 	$(BIN)/mypy
