@@ -26,9 +26,10 @@ from lockstitch.accounts.repository import TokenRepository
 from lockstitch.accounts.tokens import hash_token
 from lockstitch.catalog.source_type import SourceType
 from lockstitch.context import Context
+from lockstitch.kit import naming
 from lockstitch.kit.time import utcnow
 from lockstitch.models import ConnectionCheck, Source
-from lockstitch.sources import credentials, naming
+from lockstitch.sources import credentials
 from lockstitch.sources import service as sources
 from lockstitch.sources.properties import review
 from lockstitch.sources.repository import SourceRepository

@@ -24,7 +24,6 @@ from lockstitch import __version__
 from lockstitch.accounts.auth import TokenCache
 from lockstitch.accounts.endpoints import router as accounts_router
 from lockstitch.catalog import openapi as catalog_openapi
-from lockstitch.catalog.endpoints import router as catalog_router
 from lockstitch.context import Context
 from lockstitch.destinations.endpoints import router as destinations_router
 from lockstitch.kit.errors import (
@@ -41,6 +40,7 @@ from lockstitch.oauth.endpoints import router as oauth_router
 from lockstitch.operations import router as operations_router
 from lockstitch.replication.endpoints import router as replication_router
 from lockstitch.sources.endpoints import router as sources_router
+from lockstitch.sources.type_endpoints import router as source_types_router
 from lockstitch.streams.endpoints import router as streams_router
 from lockstitch.worker.loop import Worker
 
@@ -139,7 +139,7 @@ def create_app(ctx: Context, *, embedded_worker: bool = False) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(Exception, _on_unexpected)
     app.include_router(accounts_router)
-    app.include_router(catalog_router)
+    app.include_router(source_types_router)
     app.include_router(sources_router)
     app.include_router(streams_router)
     app.include_router(destinations_router)

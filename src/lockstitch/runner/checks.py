@@ -19,6 +19,7 @@ from typing import Any
 
 from lockstitch.catalog.models import TapDef
 from lockstitch.catalog.source_type import SourceType
+from lockstitch.catalog.tap_config import ConfigError
 from lockstitch.context import Context
 from lockstitch.kit.logging import get_logger, scrub
 from lockstitch.kit.time import utcnow
@@ -31,7 +32,6 @@ from lockstitch.runner.messages import error_message
 from lockstitch.runner.plugins import PluginInstallError, Plugins
 from lockstitch.runner.process import Finished, run_plugin
 from lockstitch.runner.repository import CheckRepository
-from lockstitch.runner.tap_config import ConfigError
 from lockstitch.runner.workspace import workspace
 from lockstitch.streams.service import store_discovered_catalog
 

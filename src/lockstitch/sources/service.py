@@ -18,27 +18,31 @@ from lockstitch.catalog.source_type import TIER_RANK, SourceType
 from lockstitch.context import Context
 from lockstitch.destinations.repository import DestinationRepository
 from lockstitch.jobs import quartz
+from lockstitch.jobs.check_views import check_json
+from lockstitch.kit import naming
+from lockstitch.kit.ids import is_id, parse_id
 from lockstitch.kit.time import parse_timestamp, utcnow
 from lockstitch.models import ConnectionCheck, Source
 from lockstitch.oauth import ownership
-from lockstitch.sources import credentials, errors, naming
+from lockstitch.sources import credentials, errors
 from lockstitch.sources.properties import PropertyChanges, review
 from lockstitch.sources.repository import SourceRepository, fetch_source
-from lockstitch.sources.views import check_json, facts_of, report_card, source_json
+from lockstitch.sources.views import facts_of, report_card, source_json
 
 POST_KEYS = frozenset({"type", "display_name", "properties", "destination_id"})
 PUT_KEYS = frozenset({"display_name", "properties", "paused_at", "destination_id"})
-MAX_ID = 2**63 - 1
 # Stitch reserves cron scheduling for its Advanced/Premium plans.
 CRON_MIN_TIER = "premium"
 # Steps after which a source has everything a connection check needs.
 _CHECKABLE_STEPS = frozenset({"discover_schema", "field_selection", "fully_configured"})
 
 
-def parse_id(raw: str) -> int:
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) > MAX_ID or int(raw) == 0:
+def parse_source_id(raw: str) -> int:
+    """A source id from a path: not one Lockstitch could have issued is the source 404."""
+    source_id = parse_id(raw)
+    if source_id is None:
         raise errors.not_found(raw)
-    return int(raw)
+    return source_id
 
 
 # A body's destination_id that says nothing: the stitch-connect-client 0.6.2 model bug (spec 9.22).
@@ -59,7 +63,7 @@ def _destination_id(body: dict[str, Any], message: str) -> Any:
         return None
     if isinstance(value, dict) and value == (body.get("properties") or {}):
         return _ABSENT
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+    if not is_id(value):
         raise errors.invalid_body(message)
     return value
 
@@ -133,7 +137,7 @@ async def create_source(session: AsyncSession, ctx: Context, who: Principal, bod
 async def update_source(
     session: AsyncSession, ctx: Context, who: Principal, raw_id: str, body: Any
 ) -> dict[str, Any]:
-    source_id = parse_id(raw_id)
+    source_id = parse_source_id(raw_id)
     if not isinstance(body, dict) or not set(body) <= PUT_KEYS:
         raise errors.invalid_body(errors.PUT_BODY)
     incoming = body.get("properties", {})
@@ -197,7 +201,7 @@ async def update_source(
 
 
 async def delete_source(session: AsyncSession, ctx: Context, who: Principal, raw_id: str) -> dict[str, Any]:
-    source_id = parse_id(raw_id)
+    source_id = parse_source_id(raw_id)
     repo = SourceRepository(session)
     found = await repo.get(who.account_id, source_id, for_update=True)
     if found is None:
@@ -212,7 +216,7 @@ async def delete_source(session: AsyncSession, ctx: Context, who: Principal, raw
 
 
 async def get_source(ctx: Context, who: Principal, raw_id: str) -> dict[str, Any]:
-    found = await fetch_source(ctx.db, who.account_id, parse_id(raw_id))
+    found = await fetch_source(ctx.db, who.account_id, parse_source_id(raw_id))
     if found is None:
         raise errors.not_found(raw_id)
     source, check_state, provides = found
@@ -241,7 +245,7 @@ async def last_connection_check_log(session: AsyncSession, who: Principal, raw_i
 
 async def _last_check(session: AsyncSession, who: Principal, raw_id: str) -> ConnectionCheck:
     repo = SourceRepository(session)
-    found = await repo.get(who.account_id, parse_id(raw_id))
+    found = await repo.get(who.account_id, parse_source_id(raw_id))
     if found is None:
         raise errors.not_found(raw_id)
     source = found.source
