@@ -63,4 +63,4 @@ bench: install-dev services
 	$(BIN)/python -m bench replication
 
 clean:
-	rm -rf $(VENV) .lockstitch .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .lockstitch .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache .hypothesis

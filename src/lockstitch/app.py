@@ -36,6 +36,7 @@ from lockstitch.kit.errors import (
 from lockstitch.kit.http import CollapseSlashes, RouteError
 from lockstitch.kit.json import JSONResponse
 from lockstitch.kit.logging import get_logger
+from lockstitch.oauth import ownership
 from lockstitch.oauth.endpoints import router as oauth_router
 from lockstitch.operations import router as operations_router
 from lockstitch.replication.endpoints import router as replication_router
@@ -134,6 +135,8 @@ def create_app(ctx: Context, *, embedded_worker: bool = False) -> FastAPI:
     app.state.ctx = ctx
     app.add_middleware(CollapseSlashes)
     app.state.token_cache = TokenCache()
+    # The OAuth rule of a source's POST/PUT (sources.oauth_port: oauth sits above sources).
+    app.state.credential_ownership = ownership
     app.add_exception_handler(LockstitchError, _on_lockstitch_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)

@@ -16,6 +16,7 @@ from lockstitch.context import context_of, read_body
 from lockstitch.jobs.check_views import ConnectionCheckOut
 from lockstitch.kit.json import JSONResponse
 from lockstitch.sources import errors, schemas, service
+from lockstitch.sources.oauth_port import credential_ownership
 
 router = APIRouter(tags=["sources"])
 SourceId = Annotated[str, Path(description="Numeric source id", json_schema_extra={"pattern": "^[0-9]+$"})]
@@ -47,7 +48,9 @@ async def create_source(request: Request, who: Auth) -> JSONResponse:
     ctx = context_of(request)
     body = await _body(request, errors.POST_BODY)
     async with ctx.db.unit_of_work() as session:
-        created = await service.create_source(session, ctx, who, body)
+        created = await service.create_source(
+            session, ctx, who, body, ownership=credential_ownership(request)
+        )
     return JSONResponse(created)
 
 
@@ -71,7 +74,9 @@ async def update_source(request: Request, source_id: SourceId, who: Auth) -> JSO
     ctx = context_of(request)
     body = await _body(request, errors.PUT_BODY)
     async with ctx.db.unit_of_work() as session:
-        updated = await service.update_source(session, ctx, who, source_id, body)
+        updated = await service.update_source(
+            session, ctx, who, source_id, body, ownership=credential_ownership(request)
+        )
     return JSONResponse(updated)
 
 

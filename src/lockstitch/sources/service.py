@@ -23,8 +23,8 @@ from lockstitch.kit import naming
 from lockstitch.kit.ids import is_id, parse_id
 from lockstitch.kit.time import parse_timestamp, utcnow
 from lockstitch.models import ConnectionCheck, Source
-from lockstitch.oauth import ownership
 from lockstitch.sources import credentials, errors
+from lockstitch.sources.oauth_port import CredentialOwnership
 from lockstitch.sources.properties import PropertyChanges, review
 from lockstitch.sources.repository import SourceRepository, fetch_source
 from lockstitch.sources.views import facts_of, report_card, source_json
@@ -78,7 +78,9 @@ async def _check_destination(session: AsyncSession, account_id: int, destination
         raise errors.unknown_destination(destination_id)
 
 
-async def create_source(session: AsyncSession, ctx: Context, who: Principal, body: Any) -> dict[str, Any]:
+async def create_source(
+    session: AsyncSession, ctx: Context, who: Principal, body: Any, *, ownership: CredentialOwnership
+) -> dict[str, Any]:
     if not isinstance(body, dict) or not set(body) <= POST_KEYS:
         raise errors.invalid_body(errors.POST_BODY)
     source_type_name = body.get("type")
@@ -126,7 +128,7 @@ async def create_source(session: AsyncSession, ctx: Context, who: Principal, bod
     except IntegrityError:  # a concurrent create took the same name between check and insert
         raise errors.derived_name_not_unique(display_name, name) from None
     source.properties = {**source_type.system_values(who.account_id, source.id)}
-    provides = await apply_changes(session, ctx, source, source_type, changes, [])
+    provides = await apply_changes(session, ctx, ownership, source, source_type, changes, [])
     check_state = await queue_check_if_due(
         repo, source, source_type, None, provides, changes.touches_connection
     )
@@ -135,7 +137,13 @@ async def create_source(session: AsyncSession, ctx: Context, who: Principal, bod
 
 
 async def update_source(
-    session: AsyncSession, ctx: Context, who: Principal, raw_id: str, body: Any
+    session: AsyncSession,
+    ctx: Context,
+    who: Principal,
+    raw_id: str,
+    body: Any,
+    *,
+    ownership: CredentialOwnership,
 ) -> dict[str, Any]:
     source_id = parse_source_id(raw_id)
     if not isinstance(body, dict) or not set(body) <= PUT_KEYS:
@@ -187,7 +195,7 @@ async def update_source(
         raise errors.managed_endpoint(refused, report_card(source, source_type, check_state, provides))
     _check_cron(changes, who)
 
-    provides = await apply_changes(session, ctx, source, source_type, changes, provides)
+    provides = await apply_changes(session, ctx, ownership, source, source_type, changes, provides)
     if "paused_at" in body:
         source.paused_at = paused_at
     if destination_id is not _ABSENT:
@@ -287,6 +295,7 @@ def _check_cron(changes: PropertyChanges, who: Principal) -> None:
 async def apply_changes(
     session: AsyncSession,
     ctx: Context,
+    ownership: CredentialOwnership,
     source: Source,
     source_type: SourceType,
     changes: PropertyChanges,
@@ -294,7 +303,8 @@ async def apply_changes(
 ) -> list[str]:
     """Write reviewed changes onto a source: plain values, the default frequency, sealed
     credentials; OAuth client credentials and refresh tokens go to its OAuthCredential, which
-    Lockstitch then owns (``oauth.ownership``). Returns what the OAuth credentials provide."""
+    Lockstitch then owns (``ownership``: ``oauth.ownership``, see ``sources.oauth_port``).
+    Returns what the OAuth credentials provide."""
     properties = dict(source.properties)
     for name, value in changes.plain.items():
         if value is None:
