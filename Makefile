@@ -42,6 +42,7 @@ soak: install-dev services
 lint: install-dev
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/lint-imports
 
 types: install-dev
 	$(BIN)/mypy
@@ -62,4 +63,4 @@ bench: install-dev services
 	$(BIN)/python -m bench replication
 
 clean:
-	rm -rf $(VENV) .lockstitch .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .lockstitch .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache .hypothesis

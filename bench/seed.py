@@ -26,9 +26,11 @@ from lockstitch.accounts.repository import TokenRepository
 from lockstitch.accounts.tokens import hash_token
 from lockstitch.catalog.source_type import SourceType
 from lockstitch.context import Context
+from lockstitch.kit import naming
 from lockstitch.kit.time import utcnow
 from lockstitch.models import ConnectionCheck, Source
-from lockstitch.sources import credentials, naming
+from lockstitch.oauth import ownership
+from lockstitch.sources import credentials
 from lockstitch.sources import service as sources
 from lockstitch.sources.properties import review
 from lockstitch.sources.repository import SourceRepository
@@ -84,7 +86,7 @@ async def seed(ctx: Context, count: int) -> Seeded:
 
     body = {"type": SOURCE_TYPE, "display_name": display_name(1), "properties": source_properties(1)}
     async with ctx.db.unit_of_work() as session:
-        reference = await sources.create_source(session, ctx, who, body)
+        reference = await sources.create_source(session, ctx, who, body, ownership=ownership)
     ids = [int(reference["id"])]
     last_password = ""
     for first in range(2, count + 1, BATCH):
@@ -134,7 +136,8 @@ async def _insert_batch(
     await session.flush()  # one batched INSERT: the ids are part of the credentials' associated data
     for source, changes in rows:
         source.properties = dict(source_type.system_values(who.account_id, source.id))
-        await sources.apply_changes(session, ctx, source, source_type, changes, [])  # as create_source does
+        # as create_source does
+        await sources.apply_changes(session, ctx, ownership, source, source_type, changes, [])
         check = f"{source.account_id}.{source.id}.check.{uuid.uuid4()}"
         session.add(
             ConnectionCheck(

@@ -24,7 +24,6 @@ from lockstitch import __version__
 from lockstitch.accounts.auth import TokenCache
 from lockstitch.accounts.endpoints import router as accounts_router
 from lockstitch.catalog import openapi as catalog_openapi
-from lockstitch.catalog.endpoints import router as catalog_router
 from lockstitch.context import Context
 from lockstitch.destinations.endpoints import router as destinations_router
 from lockstitch.kit.errors import (
@@ -37,10 +36,12 @@ from lockstitch.kit.errors import (
 from lockstitch.kit.http import CollapseSlashes, RouteError
 from lockstitch.kit.json import JSONResponse
 from lockstitch.kit.logging import get_logger
+from lockstitch.oauth import ownership
 from lockstitch.oauth.endpoints import router as oauth_router
 from lockstitch.operations import router as operations_router
 from lockstitch.replication.endpoints import router as replication_router
 from lockstitch.sources.endpoints import router as sources_router
+from lockstitch.sources.type_endpoints import router as source_types_router
 from lockstitch.streams.endpoints import router as streams_router
 from lockstitch.worker.loop import Worker
 
@@ -134,12 +135,14 @@ def create_app(ctx: Context, *, embedded_worker: bool = False) -> FastAPI:
     app.state.ctx = ctx
     app.add_middleware(CollapseSlashes)
     app.state.token_cache = TokenCache()
+    # The OAuth rule of a source's POST/PUT (sources.oauth_port: oauth sits above sources).
+    app.state.credential_ownership = ownership
     app.add_exception_handler(LockstitchError, _on_lockstitch_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(Exception, _on_unexpected)
     app.include_router(accounts_router)
-    app.include_router(catalog_router)
+    app.include_router(source_types_router)
     app.include_router(sources_router)
     app.include_router(streams_router)
     app.include_router(destinations_router)

@@ -1,24 +1,29 @@
 """What a running Lockstitch process shares: settings, database, catalogue, keyring.
 
 Built once by ``build_context`` and handed to the API (``app.state.ctx``), the worker and the
-CLI commands, so that nothing else constructs engines or reads settings.
+CLI commands, so that nothing else constructs engines or reads settings. A router reaches it with
+``context_of(request)`` and reads a bounded JSON body with ``read_body``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import httpx
+from starlette.requests import Request
 
 from lockstitch import __version__
 from lockstitch.catalog.loader import Catalog, load_catalog
+from lockstitch.catalog.providers import Providers
 from lockstitch.config import Settings
 from lockstitch.kit.crypto import Keyring
 from lockstitch.kit.db import Database
+from lockstitch.kit.json import BodyNotJSON, BodyTooLarge, read_json
 from lockstitch.kit.liveness import process_identity
 from lockstitch.kit.outbound import OutboundPolicy, Resolver
 from lockstitch.kit.outbound_http import GuardedTransport, pinned_transport
-from lockstitch.oauth.providers import Providers
 
 
 @dataclass
@@ -80,3 +85,27 @@ def build_context(
         process_id=process_identity(),
         http=http,
     )
+
+
+def context_of(request: Request) -> Context:
+    return cast("Context", request.app.state.ctx)
+
+
+async def read_body(
+    request: Request,
+    invalid: Callable[[], Exception],
+    too_large: Callable[[int], Exception] | None = None,
+) -> Any:
+    """The request's JSON body, at most ``settings.max_body_bytes``.
+
+    Each endpoint family answers a body that is not JSON (``invalid()``) and one over the limit
+    (``too_large(limit)``; ``invalid()`` when not given) in its own Stitch shape, so the caller
+    names the errors and this function holds the one rule of reading.
+    """
+    limit = context_of(request).settings.max_body_bytes
+    try:
+        return await read_json(request, limit)
+    except BodyNotJSON:
+        raise invalid() from None
+    except BodyTooLarge:
+        raise (too_large(limit) if too_large is not None else invalid()) from None

@@ -90,6 +90,7 @@ async def seed_replication(ctx: Context, demo: Demo) -> int | None:
     """The demo's destination and source, on first start; the source's id while its first
     replication is still to come (None once it has run, or when the demo was changed)."""
     from lockstitch.destinations import service as destinations  # noqa: PLC0415
+    from lockstitch.oauth import ownership  # noqa: PLC0415
     from lockstitch.sources import service as sources  # noqa: PLC0415
 
     folder = ctx.settings.account_files_root(demo.account_id) / "demo"
@@ -119,6 +120,7 @@ async def seed_replication(ctx: Context, demo: Demo) -> int | None:
                     "display_name": DEMO_SOURCE,
                     "properties": {"path": "demo/*.csv", "table_name": "orders", "file_format": "csv"},
                 },
+                ownership=ownership,
             )
             return int(created["id"])
         return None if source.fully_configured_at is not None else source.id

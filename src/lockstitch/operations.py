@@ -22,7 +22,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, generate_latest
 
-from lockstitch.kit.http import RouteError, context_of
+from lockstitch.context import context_of
+from lockstitch.kit.http import RouteError
 from lockstitch.kit.json import JSONResponse
 from lockstitch.kit.time import utcnow
 from lockstitch.migrations import is_current

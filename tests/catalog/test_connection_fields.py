@@ -2,7 +2,7 @@
 
 A property whose json_schema says it is a host or a URL (``format: hostname``, ``ipv4``, ``ipv6``,
 ``uri``, alone or in an ``anyOf``) and that a type maps into its plugin's config must be mapped
-with ``convert: host`` or ``convert: url`` (``runner.tap_config.check_addresses``). The only
+with ``convert: host`` or ``convert: url`` (``catalog.tap_config.check_addresses``). The only
 exceptions are values that are not places to connect to, named here with the reason.
 """
 

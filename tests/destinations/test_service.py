@@ -7,12 +7,12 @@ from typing import Any
 import httpx
 import pytest
 
+from lockstitch.catalog.tap_config import ConfigError
 from lockstitch.context import Context
 from lockstitch.destinations import credentials, service
 from lockstitch.destinations.service import default_name, destination_for_source, target_config
 from lockstitch.kit.crypto import DecryptionError, generate_key
 from lockstitch.models import Destination
-from lockstitch.runner.tap_config import ConfigError
 from tests.conftest import AccountHandle, MakeAccount, MakeContext
 from tests.destinations.support import PG_PASSWORD, create
 

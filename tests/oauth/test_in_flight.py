@@ -11,9 +11,8 @@ import datetime as dt
 import httpx
 import pytest
 
-from lockstitch.catalog.providers import ProviderSpec
+from lockstitch.catalog.providers import Client, ProviderSpec
 from lockstitch.oauth.in_flight import resolve
-from lockstitch.oauth.protocol import Client
 
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 TIMEOUT = 5.0

@@ -14,12 +14,14 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from lockstitch.accounts.repository import find_owner
 from lockstitch.accounts.tokens import hash_token, looks_like_token
-from lockstitch.kit.http import RouteError, context_of
+from lockstitch.context import context_of
+from lockstitch.kit.http import RouteError
 
 
 @dataclass(frozen=True)
@@ -78,3 +80,7 @@ async def authenticated(request: Request) -> Principal:
     principal = Principal(owner.account_id, owner.pricing_tier, owner.scopes, owner.token_id)
     cache.put(token_hash, principal)
     return principal
+
+
+# The one way a route asks for its caller: ``who: Auth``.
+Auth = Annotated[Principal, Depends(authenticated)]

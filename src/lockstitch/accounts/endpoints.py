@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from lockstitch.accounts import errors, schemas, service
-from lockstitch.kit.http import context_of
-from lockstitch.kit.json import BodyNotJSON, BodyTooLarge, JSONResponse, read_json
+from lockstitch.context import context_of, read_body
+from lockstitch.kit.json import JSONResponse
 
 router = APIRouter(tags=["accounts"])
 
@@ -20,10 +20,7 @@ router = APIRouter(tags=["accounts"])
 )
 async def create_account(request: Request) -> JSONResponse:
     ctx = context_of(request)
-    try:
-        body = await read_json(request, ctx.settings.max_body_bytes)
-    except (BodyNotJSON, BodyTooLarge):
-        raise errors.invalid_form({}) from None
+    body = await read_body(request, lambda: errors.invalid_form({}))
     async with ctx.db.unit_of_work() as session:
         created = await service.create_partner_account(session, ctx.settings, body)
     return JSONResponse({"access_token": created.access_token, "stitch_account_id": created.account.id})

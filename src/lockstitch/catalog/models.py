@@ -61,7 +61,7 @@ class ConfigMapping(_Strict):
         "string"
     )
     # ``host`` and ``url``: a place the plugin connects to, so it goes through the outbound policy
-    # first (``runner.tap_config.check_addresses``). A host is replaced by the address that was
+    # first (``catalog.tap_config.check_addresses``). A host is replaced by the address that was
     # checked (the plugin connects there, no second lookup), unless ``verified_by`` names a
     # property that is "true" when the plugin verifies the server's certificate against the name
     # (then the name stays: a certificate check defeats a DNS answer that changed). A URL keeps

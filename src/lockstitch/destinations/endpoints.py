@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 
-from lockstitch.accounts.auth import Principal, authenticated
+from lockstitch.accounts.auth import Auth
+from lockstitch.context import context_of, read_body
 from lockstitch.destinations import errors, schemas, service
-from lockstitch.kit.http import context_of
-from lockstitch.kit.json import BodyNotJSON, BodyTooLarge, JSONResponse, read_json
+from lockstitch.kit.json import JSONResponse
 
 router = APIRouter(tags=["destinations"])
-Auth = Annotated[Principal, Depends(authenticated)]
 DestinationId = Annotated[
     str, Path(description="Numeric destination id", json_schema_extra={"pattern": "^[0-9]+$"})
 ]
@@ -29,13 +28,7 @@ _BODY = {
 
 
 async def _body(request: Request, invalid_message: str) -> Any:
-    limit = context_of(request).settings.max_body_bytes
-    try:
-        return await read_json(request, limit)
-    except BodyNotJSON:
-        raise errors.invalid_body(invalid_message) from None
-    except BodyTooLarge:
-        raise errors.body_too_large(limit) from None
+    return await read_body(request, lambda: errors.invalid_body(invalid_message), errors.body_too_large)
 
 
 @router.get(

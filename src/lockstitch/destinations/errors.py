@@ -7,7 +7,8 @@ style. A message may name properties, never a value a client sent for one.
 from __future__ import annotations
 
 from lockstitch.kit.errors import PlainError
-from lockstitch.sources.naming import quoted
+from lockstitch.kit.json import too_large_message
+from lockstitch.kit.naming import quoted
 
 POST_BODY = (
     "POST body may only include a type, a name, a description, map of properties, "
@@ -26,7 +27,7 @@ def invalid_body(message: str) -> PlainError:
 
 
 def body_too_large(limit: int) -> PlainError:
-    return PlainError(f"request body is larger than {limit} bytes", status_code=413)
+    return PlainError(too_large_message(limit), status_code=413)
 
 
 def at_limit() -> PlainError:

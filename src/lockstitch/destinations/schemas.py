@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from lockstitch.sources.schemas import ConnectionCheckOut
+from lockstitch.jobs.check_views import ConnectionCheckOut
 
 __all__ = [
     "ConnectionCheckOut",

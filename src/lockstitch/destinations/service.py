@@ -28,9 +28,10 @@ from lockstitch.destinations.properties import (
 from lockstitch.destinations.repository import DestinationRepository
 from lockstitch.destinations.targets import target_config
 from lockstitch.destinations.views import access_for, destination_json, provided_names, type_card
+from lockstitch.jobs.check_views import check_json
+from lockstitch.kit.ids import parse_id
 from lockstitch.kit.time import utcnow
 from lockstitch.models import ConnectionCheck, Destination
-from lockstitch.sources.views import check_json
 
 POST_KEYS = frozenset({"type", "name", "description", "properties", "ignore_unmapped_sources"})
 PUT_KEYS = POST_KEYS
@@ -49,7 +50,6 @@ __all__ = [
 ]
 # Live destinations an account may have, by pricing tier (Stitch: a Standard plan allows one).
 LIMITS: dict[str, int] = {"standard": 1}
-MAX_ID = 2**63 - 1
 MAX_NAME = 500
 MAX_DESCRIPTION = 10_000
 
@@ -64,13 +64,6 @@ class _Body:
     properties: dict[str, Any]
     ignore_unmapped_sources: bool | None
     keys: frozenset[str]
-
-
-def parse_id(raw: str) -> int | None:
-    """The numeric id in a path, or None when it is not one Lockstitch could have issued."""
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
-        return None
-    return int(raw)
 
 
 def _text(value: Any, limit: int) -> bool:

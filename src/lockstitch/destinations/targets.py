@@ -1,7 +1,7 @@
 """A target's config for loading one source into a destination (the extraction runner calls it).
 
 The destination's properties (credentials unsealed) go through the type's mapping
-(``runner.tap_config.build_config``: Stitch names and strings -> the target's names and JSON
+(``catalog.tap_config.build_config``: Stitch names and strings -> the target's names and JSON
 types; hosts through the outbound policy), on top of the target's fixed settings. Then the
 source's ``name`` goes where the target takes a schema (``schema_key``), and a local
 destination's location is resolved in the account's warehouse folder (a folder-per-source target
@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from lockstitch.catalog.tap_config import ConfigError, build_config, check_addresses
 from lockstitch.context import Context
 from lockstitch.destinations import credentials, local
+from lockstitch.kit import naming
 from lockstitch.models import Destination
-from lockstitch.runner.tap_config import ConfigError, build_config, check_addresses
-from lockstitch.sources import naming
 
 
 async def target_config(ctx: Context, destination: Destination, source_name: str) -> dict[str, Any]:
     """The config file content for the destination's target, for the source named ``source_name``.
 
-    Raises ``runner.tap_config.ConfigError`` (its message names a property or the type, never a
+    Raises ``catalog.tap_config.ConfigError`` (its message names a property or the type, never a
     value; a refused host gets the outbound policy's uniform message) when the destination
     cannot be loaded into as configured, and ``kit.crypto.DecryptionError`` when a credential
     does not open.

@@ -1,1 +1,2 @@
-"""Background work and its timing: schedules (interval, anchor, Quartz cron) and job records."""
+"""Background work and its timing: schedules (interval, anchor, Quartz cron), job records and
+the Connection Check object (``check_views``), below the sources and destinations that use them."""

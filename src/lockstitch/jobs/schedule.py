@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from lockstitch.catalog.source_type import SourceType
 from lockstitch.jobs import quartz
 from lockstitch.kit.time import parse_timestamp, to_wire
 
@@ -25,6 +26,35 @@ class ScheduleInputs:
     default_interval: int | None
     fully_configured_at: dt.datetime | None
     active: bool  # not paused, not system-paused, not deleted
+
+
+class Scheduled(Protocol):
+    """What a schedule reads of a source: an ORM ``Source`` or a ``sources.repository`` record."""
+
+    @property
+    def properties(self) -> dict[str, Any]: ...
+    @property
+    def fully_configured_at(self) -> dt.datetime | None: ...
+    @property
+    def paused_at(self) -> dt.datetime | None: ...
+    @property
+    def system_paused_at(self) -> dt.datetime | None: ...
+    @property
+    def deleted_at(self) -> dt.datetime | None: ...
+
+
+def schedule_inputs(source: Scheduled, source_type: SourceType | None) -> ScheduleInputs:
+    """The schedule facts of a source, read by both the Source object (``sources.views``) and the
+    scheduler, so the two cannot disagree about when a source runs."""
+    props = source.properties
+    return ScheduleInputs(
+        frequency_in_minutes=props.get("frequency_in_minutes"),
+        anchor_time=props.get("anchor_time"),
+        cron_expression=props.get("cron_expression"),
+        default_interval=source_type.details.default_scheduling_interval if source_type else None,
+        fully_configured_at=source.fully_configured_at,
+        active=source.paused_at is None and source.system_paused_at is None and source.deleted_at is None,
+    )
 
 
 def interval_minutes(inputs: ScheduleInputs) -> int:

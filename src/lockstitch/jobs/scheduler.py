@@ -55,11 +55,10 @@ from lockstitch.catalog.source_type import SourceType
 from lockstitch.context import Context
 from lockstitch.jobs.queue import enqueue_extraction
 from lockstitch.jobs.repository import ScheduleRepository, ScheduleRow
-from lockstitch.jobs.schedule import next_fire_time
+from lockstitch.jobs.schedule import next_fire_time, schedule_inputs
 from lockstitch.kit.logging import get_logger
 from lockstitch.kit.time import utcnow
 from lockstitch.models import Source
-from lockstitch.sources.views import schedule_inputs
 
 log = get_logger("lockstitch.jobs")
 

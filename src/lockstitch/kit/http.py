@@ -1,4 +1,4 @@
-"""HTTP glue shared by every router: the process context, and errors that depend on the route.
+"""HTTP glue shared by every router: errors that depend on the route, and path clean-up.
 
 Stitch answers 401, 404 (which it also uses for "method not allowed") and oversize bodies in the
 error shape of the endpoint's family (spec section 4). ``RouteError`` carries only a status and
@@ -7,15 +7,9 @@ a message; the app's error handler picks the family's shape from the request pat
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
-from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lockstitch.kit.errors import LockstitchError
-
-if TYPE_CHECKING:
-    from lockstitch.context import Context
 
 
 class RouteError(LockstitchError):
@@ -23,10 +17,6 @@ class RouteError(LockstitchError):
 
     def body(self) -> object:
         return {"message": self.message}
-
-
-def context_of(request: Request) -> Context:
-    return cast("Context", request.app.state.ctx)
 
 
 class CollapseSlashes:

@@ -30,6 +30,11 @@ class BodyTooLarge(Exception):  # noqa: N818 - a condition, not a bug
     pass
 
 
+def too_large_message(limit: int) -> str:
+    """What every endpoint family says about a body over the limit (its status is 413)."""
+    return f"request body is larger than {limit} bytes"
+
+
 class BodyNotJSON(Exception):  # noqa: N818
     pass
 

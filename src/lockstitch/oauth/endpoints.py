@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from lockstitch.accounts.auth import Principal, authenticated
-from lockstitch.kit.http import context_of
-from lockstitch.kit.json import BodyNotJSON, BodyTooLarge, JSONResponse, read_json
+from lockstitch.accounts.auth import Auth, Principal
+from lockstitch.context import context_of, read_body
+from lockstitch.kit.json import JSONResponse
 from lockstitch.kit.openapi import json_body
 from lockstitch.kit.time import to_wire, utcnow
 from lockstitch.oauth import errors, handshake, schemas
@@ -22,18 +22,15 @@ from lockstitch.oauth.views import credential_json
 from lockstitch.sources import errors as source_errors
 from lockstitch.sources import schemas as source_schemas
 from lockstitch.sources.repository import SourceRepository
-from lockstitch.sources.service import parse_id
+from lockstitch.sources.service import parse_source_id
 
 router = APIRouter(tags=["oauth (Lockstitch extension)"])
-Auth = Annotated[Principal, Depends(authenticated)]
 _NO_REFERRER = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
 async def _body(request: Request) -> Any:
-    try:
-        return await read_json(request, context_of(request).settings.max_body_bytes)
-    except (BodyNotJSON, BodyTooLarge):
-        raise errors.invalid_body("the body must be a JSON object") from None
+    # Too large or not JSON, OAuth's answer is the same InvalidBody (400).
+    return await read_body(request, lambda: errors.invalid_body("the body must be a JSON object"))
 
 
 @router.post(
@@ -63,7 +60,7 @@ async def callback(request: Request) -> Response:
 
 async def _credential_of(request: Request, who: Principal, raw_id: str) -> Any:
     ctx = context_of(request)
-    source_id = parse_id(raw_id)
+    source_id = parse_source_id(raw_id)
     async with ctx.db.read() as session:
         found = await SourceRepository(session).get(who.account_id, source_id)
         if found is None:

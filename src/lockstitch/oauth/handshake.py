@@ -36,7 +36,7 @@ from lockstitch.oauth.settle import apply_token_fields
 from lockstitch.oauth.timing import refresh_due
 from lockstitch.sources import errors as source_errors
 from lockstitch.sources.repository import SourceRepository
-from lockstitch.sources.service import parse_id, queue_check_if_due
+from lockstitch.sources.service import parse_source_id, queue_check_if_due
 
 log = get_logger("lockstitch.oauth")
 _STATE_SHAPE = re.compile(r"^[A-Za-z0-9_\-]{20,100}$")
@@ -52,7 +52,7 @@ async def start(
 ) -> dict[str, Any]:
     if not isinstance(body, dict) or set(body) != {"return_url"} or not isinstance(body["return_url"], str):
         raise errors.invalid_body('body must be {"return_url": "<https URL on a registered origin>"}')
-    source_id = parse_id(raw_id)
+    source_id = parse_source_id(raw_id)
     found = await SourceRepository(session).get(who.account_id, source_id)
     if found is None:
         raise source_errors.not_found(raw_id)

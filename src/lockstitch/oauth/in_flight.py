@@ -30,11 +30,11 @@ from typing import Literal
 import httpx
 import orjson
 
-from lockstitch.catalog.providers import ProviderSpec
+from lockstitch.catalog.providers import Client, ProviderSpec
 from lockstitch.kit.deadline import within
 from lockstitch.kit.outbound_http import TRUSTED
 from lockstitch.oauth import timing
-from lockstitch.oauth.protocol import Client, client_auth
+from lockstitch.oauth.protocol import client_auth
 
 Verdict = Literal["resend", "spent", "unknown", "later"]
 

@@ -41,6 +41,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lockstitch.catalog.providers import Client, Provider
 from lockstitch.catalog.source_type import SourceType
 from lockstitch.context import Context
 from lockstitch.kit import liveness
@@ -50,8 +51,7 @@ from lockstitch.kit.logging import get_logger, scrub
 from lockstitch.kit.time import utcnow
 from lockstitch.models import OAuthCredential, Source
 from lockstitch.oauth import in_flight, metrics, sealing, vending
-from lockstitch.oauth.protocol import Client, OAuthError, TokenResponse, token_request
-from lockstitch.oauth.providers import Provider
+from lockstitch.oauth.protocol import OAuthError, TokenResponse, token_request
 from lockstitch.oauth.repository import Claim, CredentialRepository, Holders, Settlement
 from lockstitch.oauth.settle import Settler, apply_token_fields, recovered, report_dead
 from lockstitch.oauth.timing import backoff, refresh_due, resolve_after

@@ -32,6 +32,7 @@ import orjson
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
+from lockstitch.catalog.providers import Client
 from lockstitch.kit.outbound import unreachable
 from lockstitch.kit.outbound_http import TRUSTED, OutboundRefused
 
@@ -63,13 +64,6 @@ class OAuthError(Exception):
     @property
     def summary(self) -> str:
         return f"{self.code}: {self.description}" if self.description else self.code
-
-
-@dataclass(frozen=True)
-class Client:
-    client_id: str
-    client_secret: str
-    auth_method: Literal["basic", "body"] = "body"
 
 
 @dataclass(frozen=True)

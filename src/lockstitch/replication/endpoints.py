@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
 
-from lockstitch.accounts.auth import Principal, authenticated
-from lockstitch.kit.http import context_of
+from lockstitch.accounts.auth import Auth
+from lockstitch.context import context_of
 from lockstitch.kit.json import JSONResponse
 from lockstitch.kit.time import utcnow
 from lockstitch.replication import schemas, service
 from lockstitch.replication.log_urls import LinkRejectedError
 
 router = APIRouter(tags=["replication"])
-Auth = Annotated[Principal, Depends(authenticated)]
 SourceId = Annotated[str, Path(description="Numeric source id", json_schema_extra={"pattern": "^[0-9]+$"})]
 ClientId = Annotated[
     str,

@@ -9,7 +9,7 @@ type of the rate limits, spec 6), with types named after what went wrong.
 from __future__ import annotations
 
 from lockstitch.kit.errors import JobError
-from lockstitch.sources.naming import quoted
+from lockstitch.kit.naming import quoted
 
 # Client-supplied ids are cut to this length when echoed in a message.
 ECHO_LIMIT = 40

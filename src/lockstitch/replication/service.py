@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lockstitch.accounts.auth import Principal
 from lockstitch.context import Context
 from lockstitch.jobs.queue import enqueue_extraction
+from lockstitch.kit.ids import parse_id
 from lockstitch.models import Extraction, ExtractionLog
 from lockstitch.replication import errors, log_urls
 from lockstitch.replication.repository import ReplicationRepository
@@ -35,7 +36,6 @@ from lockstitch.runner import joblog
 from lockstitch.sources.repository import SourceRepository, SourceRow
 from lockstitch.sources.views import report_card
 
-MAX_ID = 2**63 - 1
 # Extractions and loads older than this are not listed (spec 2.8).
 LISTED_DAYS = 60
 TERMINATED = "Terminated"
@@ -43,12 +43,6 @@ MAX_JOB_NAME = 200  # the column's length
 # Page numbers this long are no real client's; refusing them keeps the offset far from the
 # database's integer limits (a page past the end is still answered: empty, with links).
 _MAX_PAGE_DIGITS = 9
-
-
-def _parse_id(raw: str) -> int | None:
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
-        return None
-    return int(raw)
 
 
 def _parse_page(raw: str | None) -> int:
@@ -67,7 +61,7 @@ def _check_client(who: Principal, raw_client_id: str) -> None:
 
 async def _find_source(session: AsyncSession, who: Principal, raw_source_id: str) -> SourceRow:
     """The account's source (deleted ones too) and its report-card facts."""
-    source_id = _parse_id(raw_source_id)
+    source_id = parse_id(raw_source_id)
     found = await SourceRepository(session).get(who.account_id, source_id) if source_id else None
     if found is None:
         raise errors.invalid_source(raw_source_id, who.account_id)

@@ -21,6 +21,7 @@ from typing import Any
 
 from lockstitch.catalog.models import TapDef
 from lockstitch.catalog.source_type import SourceType
+from lockstitch.catalog.tap_config import ConfigError
 from lockstitch.context import Context
 from lockstitch.jobs.checks_repository import CheckRepository
 from lockstitch.kit.logging import get_logger, scrub
@@ -33,7 +34,6 @@ from lockstitch.runner.discovered import normalize
 from lockstitch.runner.messages import error_message
 from lockstitch.runner.plugins import PluginInstallError, Plugins
 from lockstitch.runner.process import Finished, run_plugin
-from lockstitch.runner.tap_config import ConfigError
 from lockstitch.runner.workspace import Workspace, workspace
 from lockstitch.runner.write_back import write_back
 from lockstitch.streams.service import store_discovered_catalog

@@ -24,10 +24,10 @@ from typing import Any
 
 from lockstitch.catalog.models import ConfigMapping, TapDef
 from lockstitch.catalog.source_type import SourceType
+from lockstitch.catalog.tap_config import LocalFiles, build_config, check_addresses
 from lockstitch.context import Context
 from lockstitch.models import Source
 from lockstitch.oauth.lifecycle import TokenEngine
-from lockstitch.runner.tap_config import LocalFiles, build_config, check_addresses
 from lockstitch.runner.token_relay import Relay, token_relay
 from lockstitch.sources import credentials
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from lockstitch.catalog.models import TapDef, TargetDef
 from lockstitch.catalog.source_type import SourceType
+from lockstitch.catalog.tap_config import ConfigError
 from lockstitch.context import Context
 from lockstitch.destinations.service import target_config
 from lockstitch.kit.crypto import DecryptionError
@@ -34,7 +35,6 @@ from lockstitch.runner.extraction_store import ExtractionStore, Outcome
 from lockstitch.runner.messages import error_message
 from lockstitch.runner.pipeline import PipeResult, run_pipe
 from lockstitch.runner.plugins import PluginInstallError, Plugins
-from lockstitch.runner.tap_config import ConfigError
 from lockstitch.runner.workspace import workspace
 from lockstitch.runner.write_back import write_back
 from lockstitch.streams.selection import is_selected, singer_catalog

@@ -8,30 +8,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse
 
-from lockstitch.accounts.auth import Principal, authenticated
-from lockstitch.kit.errors import SourceError
-from lockstitch.kit.http import context_of
-from lockstitch.kit.json import BodyNotJSON, BodyTooLarge, JSONResponse, read_json
+from lockstitch.accounts.auth import Auth
+from lockstitch.context import context_of, read_body
+from lockstitch.jobs.check_views import ConnectionCheckOut
+from lockstitch.kit.json import JSONResponse
 from lockstitch.sources import errors, schemas, service
+from lockstitch.sources.oauth_port import credential_ownership
 
 router = APIRouter(tags=["sources"])
-Auth = Annotated[Principal, Depends(authenticated)]
 SourceId = Annotated[str, Path(description="Numeric source id", json_schema_extra={"pattern": "^[0-9]+$"})]
 
 
 async def _body(request: Request, invalid_message: str) -> Any:
-    limit = context_of(request).settings.max_body_bytes
-    try:
-        return await read_json(request, limit)
-    except BodyNotJSON:
-        raise errors.invalid_body(invalid_message) from None
-    except BodyTooLarge:
-        raise SourceError(
-            "InvalidBody", f"request body is larger than {limit} bytes", status_code=413
-        ) from None
+    return await read_body(request, lambda: errors.invalid_body(invalid_message), errors.body_too_large)
 
 
 @router.get(
@@ -56,7 +48,9 @@ async def create_source(request: Request, who: Auth) -> JSONResponse:
     ctx = context_of(request)
     body = await _body(request, errors.POST_BODY)
     async with ctx.db.unit_of_work() as session:
-        created = await service.create_source(session, ctx, who, body)
+        created = await service.create_source(
+            session, ctx, who, body, ownership=credential_ownership(request)
+        )
     return JSONResponse(created)
 
 
@@ -80,7 +74,9 @@ async def update_source(request: Request, source_id: SourceId, who: Auth) -> JSO
     ctx = context_of(request)
     body = await _body(request, errors.PUT_BODY)
     async with ctx.db.unit_of_work() as session:
-        updated = await service.update_source(session, ctx, who, source_id, body)
+        updated = await service.update_source(
+            session, ctx, who, source_id, body, ownership=credential_ownership(request)
+        )
     return JSONResponse(updated)
 
 
@@ -101,7 +97,7 @@ async def delete_source(request: Request, source_id: SourceId, who: Auth) -> JSO
     "/v4/sources/{source_id}/last-connection-check",
     summary="The source's last connection check",
     response_model=None,
-    responses={200: {"model": schemas.ConnectionCheckOut}, **schemas.error_responses(400, 401, 404)},
+    responses={200: {"model": ConnectionCheckOut}, **schemas.error_responses(400, 401, 404)},
 )
 async def last_connection_check(request: Request, source_id: SourceId, who: Auth) -> JSONResponse:
     ctx = context_of(request)

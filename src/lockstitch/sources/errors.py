@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from lockstitch.kit.errors import SourceError
-from lockstitch.sources.naming import NAME_RULES, quoted
+from lockstitch.kit.json import too_large_message
+from lockstitch.kit.naming import NAME_RULES, quoted
 
 POST_BODY = (
     "POST body may only include a non-empty type, a non-empty display_name and map of string properties"
@@ -19,6 +20,10 @@ PUT_BODY = "PUT body many only include the keys: display_name, properties, and p
 
 def invalid_body(message: str) -> SourceError:
     return SourceError("InvalidBody", message)
+
+
+def body_too_large(limit: int) -> SourceError:
+    return SourceError("InvalidBody", too_large_message(limit), status_code=413)
 
 
 def unknown_destination(destination_id: int) -> SourceError:

@@ -74,22 +74,6 @@ class SourceOut(BaseModel):
     report_card: SourceReportCard
 
 
-class ConnectionCheckOut(BaseModel):
-    target_exit_status: int | None
-    tap_error_message: str | None
-    check_exit_status: int | None
-    name: str
-    start_time: str | None
-    mode: Literal["check"]
-    tap_exit_status: int | None
-    target_error_message: str | None
-    discovery_exit_status: int | None
-    status: Literal["running", "succeeded", "failed"]
-    completion_time: str | None
-    error: bool
-    discovery_error_message: str | None
-
-
 class SourceErrorData(BaseModel):
     model_config = ConfigDict(extra="allow")
     message: str

@@ -18,27 +18,31 @@ from lockstitch.catalog.source_type import TIER_RANK, SourceType
 from lockstitch.context import Context
 from lockstitch.destinations.repository import DestinationRepository
 from lockstitch.jobs import quartz
+from lockstitch.jobs.check_views import check_json
+from lockstitch.kit import naming
+from lockstitch.kit.ids import is_id, parse_id
 from lockstitch.kit.time import parse_timestamp, utcnow
 from lockstitch.models import ConnectionCheck, Source
-from lockstitch.oauth import ownership
-from lockstitch.sources import credentials, errors, naming
+from lockstitch.sources import credentials, errors
+from lockstitch.sources.oauth_port import CredentialOwnership
 from lockstitch.sources.properties import PropertyChanges, review
 from lockstitch.sources.repository import SourceRepository, fetch_source
-from lockstitch.sources.views import check_json, facts_of, report_card, source_json
+from lockstitch.sources.views import facts_of, report_card, source_json
 
 POST_KEYS = frozenset({"type", "display_name", "properties", "destination_id"})
 PUT_KEYS = frozenset({"display_name", "properties", "paused_at", "destination_id"})
-MAX_ID = 2**63 - 1
 # Stitch reserves cron scheduling for its Advanced/Premium plans.
 CRON_MIN_TIER = "premium"
 # Steps after which a source has everything a connection check needs.
 _CHECKABLE_STEPS = frozenset({"discover_schema", "field_selection", "fully_configured"})
 
 
-def parse_id(raw: str) -> int:
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) > MAX_ID or int(raw) == 0:
+def parse_source_id(raw: str) -> int:
+    """A source id from a path: not one Lockstitch could have issued is the source 404."""
+    source_id = parse_id(raw)
+    if source_id is None:
         raise errors.not_found(raw)
-    return int(raw)
+    return source_id
 
 
 # A body's destination_id that says nothing: the stitch-connect-client 0.6.2 model bug (spec 9.22).
@@ -59,7 +63,7 @@ def _destination_id(body: dict[str, Any], message: str) -> Any:
         return None
     if isinstance(value, dict) and value == (body.get("properties") or {}):
         return _ABSENT
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+    if not is_id(value):
         raise errors.invalid_body(message)
     return value
 
@@ -74,7 +78,9 @@ async def _check_destination(session: AsyncSession, account_id: int, destination
         raise errors.unknown_destination(destination_id)
 
 
-async def create_source(session: AsyncSession, ctx: Context, who: Principal, body: Any) -> dict[str, Any]:
+async def create_source(
+    session: AsyncSession, ctx: Context, who: Principal, body: Any, *, ownership: CredentialOwnership
+) -> dict[str, Any]:
     if not isinstance(body, dict) or not set(body) <= POST_KEYS:
         raise errors.invalid_body(errors.POST_BODY)
     source_type_name = body.get("type")
@@ -122,7 +128,7 @@ async def create_source(session: AsyncSession, ctx: Context, who: Principal, bod
     except IntegrityError:  # a concurrent create took the same name between check and insert
         raise errors.derived_name_not_unique(display_name, name) from None
     source.properties = {**source_type.system_values(who.account_id, source.id)}
-    provides = await apply_changes(session, ctx, source, source_type, changes, [])
+    provides = await apply_changes(session, ctx, ownership, source, source_type, changes, [])
     check_state = await queue_check_if_due(
         repo, source, source_type, None, provides, changes.touches_connection
     )
@@ -131,9 +137,15 @@ async def create_source(session: AsyncSession, ctx: Context, who: Principal, bod
 
 
 async def update_source(
-    session: AsyncSession, ctx: Context, who: Principal, raw_id: str, body: Any
+    session: AsyncSession,
+    ctx: Context,
+    who: Principal,
+    raw_id: str,
+    body: Any,
+    *,
+    ownership: CredentialOwnership,
 ) -> dict[str, Any]:
-    source_id = parse_id(raw_id)
+    source_id = parse_source_id(raw_id)
     if not isinstance(body, dict) or not set(body) <= PUT_KEYS:
         raise errors.invalid_body(errors.PUT_BODY)
     incoming = body.get("properties", {})
@@ -183,7 +195,7 @@ async def update_source(
         raise errors.managed_endpoint(refused, report_card(source, source_type, check_state, provides))
     _check_cron(changes, who)
 
-    provides = await apply_changes(session, ctx, source, source_type, changes, provides)
+    provides = await apply_changes(session, ctx, ownership, source, source_type, changes, provides)
     if "paused_at" in body:
         source.paused_at = paused_at
     if destination_id is not _ABSENT:
@@ -197,7 +209,7 @@ async def update_source(
 
 
 async def delete_source(session: AsyncSession, ctx: Context, who: Principal, raw_id: str) -> dict[str, Any]:
-    source_id = parse_id(raw_id)
+    source_id = parse_source_id(raw_id)
     repo = SourceRepository(session)
     found = await repo.get(who.account_id, source_id, for_update=True)
     if found is None:
@@ -212,7 +224,7 @@ async def delete_source(session: AsyncSession, ctx: Context, who: Principal, raw
 
 
 async def get_source(ctx: Context, who: Principal, raw_id: str) -> dict[str, Any]:
-    found = await fetch_source(ctx.db, who.account_id, parse_id(raw_id))
+    found = await fetch_source(ctx.db, who.account_id, parse_source_id(raw_id))
     if found is None:
         raise errors.not_found(raw_id)
     source, check_state, provides = found
@@ -241,7 +253,7 @@ async def last_connection_check_log(session: AsyncSession, who: Principal, raw_i
 
 async def _last_check(session: AsyncSession, who: Principal, raw_id: str) -> ConnectionCheck:
     repo = SourceRepository(session)
-    found = await repo.get(who.account_id, parse_id(raw_id))
+    found = await repo.get(who.account_id, parse_source_id(raw_id))
     if found is None:
         raise errors.not_found(raw_id)
     source = found.source
@@ -283,6 +295,7 @@ def _check_cron(changes: PropertyChanges, who: Principal) -> None:
 async def apply_changes(
     session: AsyncSession,
     ctx: Context,
+    ownership: CredentialOwnership,
     source: Source,
     source_type: SourceType,
     changes: PropertyChanges,
@@ -290,7 +303,8 @@ async def apply_changes(
 ) -> list[str]:
     """Write reviewed changes onto a source: plain values, the default frequency, sealed
     credentials; OAuth client credentials and refresh tokens go to its OAuthCredential, which
-    Lockstitch then owns (``oauth.ownership``). Returns what the OAuth credentials provide."""
+    Lockstitch then owns (``ownership``: ``oauth.ownership``, see ``sources.oauth_port``).
+    Returns what the OAuth credentials provide."""
     properties = dict(source.properties)
     for name, value in changes.plain.items():
         if value is None:

@@ -1,4 +1,5 @@
-"""Stitch wire objects built from rows: the Source object and the Connection Check object.
+"""Stitch wire objects built from rows: the Source object (the Connection Check object is
+``jobs.check_views``, shared with destinations).
 
 Only these functions turn rows into response bodies. The Source object is built from
 ``source.properties`` (never ``source.credentials``), so a credential has no path into a response.
@@ -12,9 +13,8 @@ from typing import Any, Protocol
 
 from lockstitch.catalog.report_card import SourceFacts
 from lockstitch.catalog.source_type import SourceType
-from lockstitch.jobs.schedule import ScheduleInputs, schedule_json
+from lockstitch.jobs.schedule import schedule_inputs, schedule_json
 from lockstitch.kit.time import to_wire
-from lockstitch.models import ConnectionCheck
 from lockstitch.sources.properties import as_string
 
 
@@ -73,18 +73,6 @@ def report_card(
     return source_type.renderer.card(facts_of(source, check_state, oauth_provides))
 
 
-def schedule_inputs(source: SourceLike, source_type: SourceType | None) -> ScheduleInputs:
-    props = source.properties
-    return ScheduleInputs(
-        frequency_in_minutes=props.get("frequency_in_minutes"),
-        anchor_time=props.get("anchor_time"),
-        cron_expression=props.get("cron_expression"),
-        default_interval=source_type.details.default_scheduling_interval if source_type else None,
-        fully_configured_at=source.fully_configured_at,
-        active=source.paused_at is None and source.system_paused_at is None and source.deleted_at is None,
-    )
-
-
 def source_json(
     source: SourceLike,
     source_type: SourceType | None,
@@ -122,29 +110,3 @@ def source_json(
         }
     )
     return body
-
-
-def check_json(check: ConnectionCheck) -> dict[str, Any]:
-    # A queued check reads "running" (see models.ConnectionCheck): clients poll until it is not.
-    status = "running" if check.state in ("pending", "running") else check.state
-    exits = (
-        check.check_exit_status,
-        check.discovery_exit_status,
-        check.tap_exit_status,
-        check.target_exit_status,
-    )
-    return {
-        "target_exit_status": check.target_exit_status,
-        "tap_error_message": check.tap_error_message,
-        "check_exit_status": check.check_exit_status,
-        "name": check.name,
-        "start_time": to_wire(check.start_time or check.created_at),
-        "mode": "check",
-        "tap_exit_status": check.tap_exit_status,
-        "target_error_message": check.target_error_message,
-        "discovery_exit_status": check.discovery_exit_status,
-        "status": status,
-        "completion_time": to_wire(check.completion_time),
-        "error": any(code not in (None, 0) for code in exits),
-        "discovery_error_message": check.discovery_error_message,
-    }

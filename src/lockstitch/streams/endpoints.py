@@ -9,28 +9,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 
-from lockstitch.accounts.auth import Principal, authenticated
-from lockstitch.kit.http import context_of
-from lockstitch.kit.json import BodyNotJSON, BodyTooLarge, JSONResponse, read_json
+from lockstitch.accounts.auth import Auth
+from lockstitch.context import context_of, read_body
+from lockstitch.kit.json import JSONResponse
 from lockstitch.kit.time import utcnow
 from lockstitch.streams import errors, schemas, service
 
 router = APIRouter(tags=["streams"])
-Auth = Annotated[Principal, Depends(authenticated)]
 SourceId = Annotated[str, Path(description="Numeric source id", json_schema_extra={"pattern": "^[0-9]+$"})]
 StreamId = Annotated[str, Path(description="Numeric stream id", json_schema_extra={"pattern": "^[0-9]+$"})]
 
 
 async def _body(request: Request) -> Any:
-    limit = context_of(request).settings.max_body_bytes
-    try:
-        return await read_json(request, limit)
-    except BodyNotJSON:
-        raise errors.bad_body() from None
-    except BodyTooLarge:
-        raise errors.body_too_large(limit) from None
+    return await read_body(request, errors.bad_body, errors.body_too_large)
 
 
 @router.get(

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from lockstitch.kit.errors import LockstitchError, PlainError
-from lockstitch.kit.json import dumps
+from lockstitch.kit.json import dumps, too_large_message
 
 BODY_SHAPE = "body must contain a 'streams' property with a list of metadatas by tap_stream_id"
 UNSUPPORTED_SELECTED = "Unsupported fields cannot be selected by default"
@@ -49,7 +49,7 @@ def bad_body() -> PlainError:
 
 
 def body_too_large(limit: int) -> PlainError:
-    return PlainError(f"request body is larger than {limit} bytes", status_code=413)
+    return PlainError(too_large_message(limit), status_code=413)
 
 
 def invalid_stream_id(raw: str) -> PlainError:

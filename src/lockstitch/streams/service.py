@@ -23,18 +23,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.accounts.auth import Principal
+from lockstitch.kit.ids import parse_id
 from lockstitch.models import Source, Stream
 from lockstitch.streams import changes, discovery, errors, selection
 from lockstitch.streams.repository import StreamRepository
 from lockstitch.streams.views import stream_json, stream_schema_json, wire_order
-
-MAX_ID = 2**63 - 1
-
-
-def parse_id(raw: str) -> int | None:
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not 0 < int(raw) <= MAX_ID:
-        return None
-    return int(raw)
 
 
 async def store_discovered_catalog(

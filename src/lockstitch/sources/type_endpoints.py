@@ -1,18 +1,19 @@
-"""``/v4/source-types``: report cards of the types this server can run."""
+"""``/v4/source-types``: report cards of the types this server can run.
+
+The catalogue itself is data (``catalog``, below every domain); this router answers in the
+sources family's shapes (``sources.errors``, ``sources.schemas``), so it lives here.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Request
 
-from fastapi import APIRouter, Depends, Request
-
-from lockstitch.accounts.auth import Principal, authenticated
-from lockstitch.kit.http import context_of
+from lockstitch.accounts.auth import Auth
+from lockstitch.context import context_of
 from lockstitch.kit.json import JSONResponse
 from lockstitch.sources import errors, schemas
 
 router = APIRouter(tags=["source types"])
-Auth = Annotated[Principal, Depends(authenticated)]
 
 
 @router.get(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lockstitch.catalog.models import ConfigMapping
-from lockstitch.runner.tap_config import ConfigError, LocalFiles, build_config
+from lockstitch.catalog.tap_config import ConfigError, LocalFiles, build_config
 
 
 def test_names_types_and_nesting() -> None:

@@ -4,6 +4,9 @@ Stitch's rule: lowercase letters, digits, underscores and dollar signs; starts w
 an underscore; under 50 characters. Derivation lowercases, folds accents ("Café" -> "cafe"),
 turns runs of spaces, hyphens and dots into one underscore, and drops everything else, so
 "DISPLAY_NAME!!!" -> "display_name" and "####" -> "" (which is an error).
+
+In kit, not sources: destinations check the name they give a target as its schema, and every
+domain quotes client values in its errors with ``quoted``.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ Two kinds of values are partner input pointing somewhere on the server's side, a
 gate: hosts and URLs the plugin will connect to (``check_addresses``: the outbound policy, a
 host replaced by the address checked), and local paths (``kit.paths``: inside the account's
 files root, globs expanded and links followed).
+
+In the catalogue (it interprets the type's data) so that the runner (taps) and destinations
+(targets) both reach it from above.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lockstitch.sources.naming import derive_name, is_valid_name
+from lockstitch.kit.naming import derive_name, is_valid_name
 
 
 @pytest.mark.parametrize(
