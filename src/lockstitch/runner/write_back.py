@@ -21,11 +21,11 @@ from typing import Any
 
 from lockstitch.catalog.models import TapDef
 from lockstitch.catalog.source_type import SourceType
+from lockstitch.catalog.tap_config import read_key
 from lockstitch.context import Context
 from lockstitch.kit.crypto import DecryptionError
 from lockstitch.kit.logging import get_logger
 from lockstitch.models import Source
-from lockstitch.catalog.tap_config import read_key
 from lockstitch.runner.workspace import Workspace
 from lockstitch.sources.credentials import TapValue, store_tap_values, unseal
 
