@@ -119,29 +119,31 @@ async def test_two_worker_loops_share_the_due_credentials(
             while "worker started" not in log.read_text():
                 assert worker.returncode is None, log.read_text()
                 await asyncio.sleep(0.1)
-        oidc.reset()
-        before = await _generations(oauth_ctx)
-        await _set_due(oauth_ctx, utcnow())  # all 200 come due together
         deadline = time.monotonic() + 600  # generous: a condition, not a speed, decides
+        before = await _open_window(oauth_ctx, oidc, deadline)
+        await _set_due(oauth_ctx, utcnow())  # all 200 come due together
         while True:
             after = await _generations(oauth_ctx)
             if all(after[i] > before[i] for i in before):
                 break
             assert time.monotonic() < deadline, sum(after[i] > before[i] for i in before)
             await asyncio.sleep(0.1)
-        # Nothing new starts; whatever is in flight settles, then the books are compared.
+        # Nothing new starts; whatever is in flight settles.
         await _set_due(oauth_ctx, utcnow() + dt.timedelta(days=1))
         while await _in_flight(oauth_ctx):
             assert time.monotonic() < deadline
             await asyncio.sleep(0.1)
-        after = await _generations(oauth_ctx)
-        refreshed = sum(after[i] - before[i] for i in before)  # each rotation stored grows it by one
-        stats = await provider_stats(oidc, refreshes_at_least=refreshed)
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
         for worker in workers:
             await worker.wait()
+    # Counted once the workers have stopped: a connection check (10 s tokens) can still ask for a
+    # fresh access token up to then, and a request it sent is in the provider's books, so the
+    # stored generations must be read after it too.
+    after = await _generations(oauth_ctx)
+    refreshed = sum(after[i] - before[i] for i in before)  # each rotation stored grows it by one
+    stats = await provider_stats(oidc, refreshes_at_least=refreshed)
     assert stats["reuse_detected"] == 0
     assert stats["invalid_grant"] == 0
     # Each request the provider answered is one refresh stored: a credential that came due again
@@ -170,6 +172,23 @@ async def _in_flight(ctx: Context) -> int:
             select(OAuthCredential.id).where(OAuthCredential.in_flight_since.is_not(None))
         )
         return len(list(rows))
+
+
+async def _open_window(ctx: Context, oidc: OidcProvider, deadline: float) -> dict[int, int]:
+    """Clear the provider's books and read the stored generations at a moment when no refresh is
+    on its way (the connection checks the handshakes queued refresh 10 s tokens on their own), so
+    no refresh counts on one side only; returns the generations."""
+    while True:
+        assert time.monotonic() < deadline
+        while await _in_flight(ctx):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        oidc.reset()
+        before = await _generations(ctx)
+        quiet = not await _in_flight(ctx) and await _generations(ctx) == before
+        if quiet and oidc.stats()["refresh_requests"] == 0:
+            return before
+        await asyncio.sleep(0.2)
 
 
 async def _versions(ctx: Context) -> dict[int, int]:

@@ -111,15 +111,24 @@ async def _workers(ctx: Context, tmp_path: Path, crash_at: list[str | None]) -> 
 
 
 async def _run(
-    ctx: Context, proxy: FaultProxy, oidc: OidcProvider, tmp_path: Path, crash_at: list[str | None], hold: Any
+    ctx: Context,
+    proxy: FaultProxy,
+    oidc: OidcProvider,
+    tmp_path: Path,
+    crash_at: list[str | None],
+    hold: Any,
+    opened: dict[int, str] | None = None,
 ) -> dict[int, int]:
     """Make every credential due with two workers running, apply ``hold`` once the first refresh
-    requests are out, and wait until each credential has its new refresh token stored."""
+    requests are out, and wait until each credential has its new refresh token stored.
+    ``opened`` receives each credential's refresh-token hash as the counting window opened."""
     await _set_due(ctx, utcnow() + dt.timedelta(days=1))
     workers = await _workers(ctx, tmp_path, crash_at)
     try:
         deadline = time.monotonic() + 600  # generous: conditions decide, never the clock
-        before = await _open_window(ctx, proxy, oidc, deadline)
+        before, tokens = await _open_window(ctx, proxy, oidc, deadline)
+        if opened is not None:
+            opened.update(tokens)
         proxy.set_program(lambda _request: ("delay_response", ANSWER_DELAY))
         await _set_due(ctx, utcnow())
         while not [r for r in proxy.requests if r.grant_type == "refresh_token"]:
@@ -153,9 +162,10 @@ async def _run(
 
 async def _open_window(
     ctx: Context, proxy: FaultProxy, oidc: OidcProvider, deadline: float
-) -> dict[int, int]:
+) -> tuple[dict[int, int], dict[int, str]]:
     """Start counting (provider and proxy books cleared, stored generations read) at a moment
-    when no refresh is on its way, and return the generations.
+    when no refresh is on its way, and return the generations and refresh-token hashes then held
+    (a token rotated by a connection check before the window is not the one the window sees).
 
     Refreshes happen before the credentials are made due: the connection checks the handshakes
     queued ask for a fresh access token when theirs is about to expire (10 s tokens). One sent
@@ -171,10 +181,11 @@ async def _open_window(
         oidc.reset()
         proxy.clear()
         before = await _generations(ctx)
+        tokens = await _refresh_token_hashes(ctx)
         quiet = not await _active(ctx) and await _generations(ctx) == before
         sent = [r for r in proxy.requests if r.grant_type == "refresh_token"]
         if quiet and not sent and oidc.stats()["refresh_requests"] == 0:
-            return before
+            return before, tokens
         await asyncio.sleep(0.2)
 
 
@@ -202,9 +213,10 @@ async def test_a_stalled_holder_is_never_overtaken(
     async def nothing() -> None:
         return None
 
-    old_tokens = await _refresh_token_hashes(ctx)
+    old_tokens: dict[int, str] = {}
     # Worker 0 stands still for longer than its lease right after its first answer arrives.
-    rotations = await _run(ctx, proxy, oidc, tmp_path, [f"after_response:1:stall={HELD_FOR}", None], nothing)
+    stall = [f"after_response:1:stall={HELD_FOR}", None]
+    rotations = await _run(ctx, proxy, oidc, tmp_path, stall, nothing, old_tokens)
     await _assert_each_token_sent_once(proxy, oidc, rotations)
     assert (await _statuses(ctx)) == collections.Counter({"valid": CREDENTIALS})
     # The stalled holder's answers were stored although their leases had lapsed meanwhile.

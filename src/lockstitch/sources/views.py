@@ -13,13 +13,14 @@ from typing import Any, Protocol
 
 from lockstitch.catalog.report_card import SourceFacts
 from lockstitch.catalog.source_type import SourceType
-from lockstitch.jobs.schedule import schedule_inputs, schedule_json
+from lockstitch.jobs.schedule import Scheduled, schedule_inputs, schedule_json
 from lockstitch.kit.time import to_wire
 from lockstitch.sources.properties import as_string
 
 
-class SourceLike(Protocol):
-    """What the views read of a source: an ORM ``Source`` or a ``repository.SourceRecord``."""
+class SourceLike(Scheduled, Protocol):
+    """What the views read of a source: an ORM ``Source`` or a ``repository.SourceRecord``
+    (its schedule facts are ``jobs.schedule.Scheduled``'s)."""
 
     @property
     def id(self) -> int: ...
@@ -32,21 +33,11 @@ class SourceLike(Protocol):
     @property
     def display_name(self) -> str: ...
     @property
-    def properties(self) -> dict[str, Any]: ...
-    @property
     def credentials(self) -> dict[str, str]: ...
     @property
     def check_job_name(self) -> str | None: ...
     @property
     def selection_complete(self) -> bool: ...
-    @property
-    def fully_configured_at(self) -> dt.datetime | None: ...
-    @property
-    def paused_at(self) -> dt.datetime | None: ...
-    @property
-    def system_paused_at(self) -> dt.datetime | None: ...
-    @property
-    def deleted_at(self) -> dt.datetime | None: ...
     @property
     def created_at(self) -> dt.datetime: ...
     @property
