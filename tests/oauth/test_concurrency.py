@@ -93,7 +93,10 @@ async def test_two_processes_25_triggers_each(
     stats = await provider_stats(oidc, refreshes_at_least=refreshed)
     assert stats["reuse_detected"] == 0
     assert stats["invalid_grant"] == 0
-    assert outcomes.get("refreshed", 0) >= CREDENTIALS - len(failures), (outcomes, failures[:5])
+    # A trigger whose claims kept taking too long on a busy machine hands the credential back
+    # unsent ("deferred", after asking again for a lease's length); the finisher refreshes it.
+    unsent = len(failures) + outcomes.get("deferred", 0)
+    assert outcomes.get("refreshed", 0) >= CREDENTIALS - unsent, (outcomes, failures[:5])
     # Every request the provider answered was one refresh whose answer Lockstitch stored.
     assert stats["refresh_requests"] == stats["refresh_success"] == refreshed
     assert min(after[i] - before[i] for i in before) >= 1

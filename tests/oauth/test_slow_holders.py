@@ -123,12 +123,14 @@ async def _run(
     requests are out, and wait until each credential has its new refresh token stored.
     ``opened`` receives each credential's refresh-token hash as the counting window opened."""
     await _set_due(ctx, utcnow() + dt.timedelta(days=1))
+    deadline = time.monotonic() + 600  # generous: conditions decide, never the clock
+    # The window opens before the workers start: every refresh they make (a connection check's
+    # included) is then inside it, and so is the first answer a failpoint counts.
+    before, tokens = await _open_window(ctx, proxy, oidc, deadline)
+    if opened is not None:
+        opened.update(tokens)
     workers = await _workers(ctx, tmp_path, crash_at)
     try:
-        deadline = time.monotonic() + 600  # generous: conditions decide, never the clock
-        before, tokens = await _open_window(ctx, proxy, oidc, deadline)
-        if opened is not None:
-            opened.update(tokens)
         proxy.set_program(lambda _request: ("delay_response", ANSWER_DELAY))
         await _set_due(ctx, utcnow())
         while not [r for r in proxy.requests if r.grant_type == "refresh_token"]:
