@@ -30,8 +30,8 @@ from lockstitch.context import Context
 from lockstitch.kit.time import utcnow
 from lockstitch.models import Event, OAuthCredential
 from lockstitch.oauth import sealing
+from lockstitch.oauth.app_flags import AppFlagRepository
 from lockstitch.oauth.lifecycle import TokenEngine
-from lockstitch.oauth.repository import CredentialRepository
 from tests.conftest import MakeAccount, MakeContext, api_client
 from tests.oauth import crash_worker
 from tests.oauth.conftest import Partner, managed_sources, oauth_settings
@@ -74,7 +74,7 @@ async def _check_invariant(ctx: Context, provider: OidcProvider) -> dict[str, in
     engine = TokenEngine(ctx, "observer")
     async with ctx.db.read() as session:
         credentials = list(await session.scalars(select(OAuthCredential)))
-        flagged = await CredentialRepository(session).flagged_apps()
+        flagged = await AppFlagRepository(session).flagged()
     statuses: collections.Counter[str] = collections.Counter()
     for credential in credentials:
         status = engine.visible_status(credential, flagged)

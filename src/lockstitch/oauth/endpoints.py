@@ -8,14 +8,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from lockstitch.accounts.audit import AuditRepository
 from lockstitch.accounts.auth import Auth, Principal
 from lockstitch.context import context_of, read_body
 from lockstitch.kit.json import JSONResponse
 from lockstitch.kit.openapi import json_body
 from lockstitch.kit.time import to_wire, utcnow
 from lockstitch.oauth import errors, handshake, schemas
+from lockstitch.oauth.app_flags import AppFlagRepository
 from lockstitch.oauth.lifecycle import TokenEngine
-from lockstitch.oauth.repository import CredentialRepository, OriginRepository, add_audit
+from lockstitch.oauth.repository import CredentialRepository, OriginRepository
 from lockstitch.oauth.return_urls import UrlError, parse_origin
 from lockstitch.oauth.vending import CredentialsUnavailable
 from lockstitch.oauth.views import credential_json
@@ -65,9 +67,8 @@ async def _credential_of(request: Request, who: Principal, raw_id: str) -> Any:
         found = await SourceRepository(session).get(who.account_id, source_id)
         if found is None:
             raise source_errors.not_found(raw_id)
-        repo = CredentialRepository(session)
-        credential = await repo.for_source(who.account_id, source_id)
-        flagged = await repo.flagged_apps()
+        credential = await CredentialRepository(session).for_source(who.account_id, source_id)
+        flagged = await AppFlagRepository(session).flagged()
     if credential is None:
         raise errors.no_credentials(source_id)
     return credential, flagged
@@ -111,8 +112,7 @@ async def vend_access_token(
     credential, _ = await _credential_of(request, who, source_id)
     # Audited before anything is handed out, whatever the outcome.
     async with ctx.db.unit_of_work() as session:
-        await add_audit(
-            session,
+        AuditRepository(session).add(
             account_id=who.account_id,
             api_token_id=who.token_id,
             action="credentials.access_token",

@@ -30,11 +30,12 @@ from lockstitch.kit.time import to_wire, utcnow
 from lockstitch.models import OAuthCredential, OAuthState
 from lockstitch.oauth import errors, ownership, sealing
 from lockstitch.oauth.protocol import OAuthError, authorization_url, new_state, pkce_pair, token_request
-from lockstitch.oauth.repository import CredentialRepository, OriginRepository, StateRepository, add_event
+from lockstitch.oauth.repository import CredentialRepository, OriginRepository, StateRepository
 from lockstitch.oauth.return_urls import UrlError, origin_of, with_params
 from lockstitch.oauth.settle import apply_token_fields
 from lockstitch.oauth.timing import refresh_due
 from lockstitch.sources import errors as source_errors
+from lockstitch.sources.events import EventRepository
 from lockstitch.sources.repository import SourceRepository
 from lockstitch.sources.service import parse_source_id, queue_check_if_due
 
@@ -230,8 +231,8 @@ async def _store(
     if source.system_pause_reason == "credentials":
         source.system_paused_at = None
         source.system_pause_reason = None
-        await add_event(
-            session, source.account_id, source.id, "source.reauthorized", {"source_id": source.id}, now
+        EventRepository(session).add(
+            source.account_id, source.id, "source.reauthorized", {"source_id": source.id}, now
         )
     source.updated_at = now
     await queue_check_if_due(repo, source, source_type, found.check_state, credential.provides, True)

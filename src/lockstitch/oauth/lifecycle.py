@@ -51,6 +51,7 @@ from lockstitch.kit.logging import get_logger, scrub
 from lockstitch.kit.time import utcnow
 from lockstitch.models import OAuthCredential, Source
 from lockstitch.oauth import in_flight, metrics, sealing, vending
+from lockstitch.oauth.app_flags import AppFlagRepository
 from lockstitch.oauth.protocol import OAuthError, TokenResponse, token_request
 from lockstitch.oauth.repository import Claim, CredentialRepository, Holders, Settlement
 from lockstitch.oauth.settle import Settler, apply_token_fields, recovered, report_dead
@@ -168,7 +169,7 @@ class TokenEngine:
             else:
                 if self._flags_read_at is None or time.monotonic() - self._flags_read_at > FLAGS_TTL:
                     # Flags change when a provider rejects an app: rare, so read them now and then.
-                    self._skip = self._flagged_managed(await repo.flagged_apps())
+                    self._skip = self._flagged_managed(await AppFlagRepository(session).flagged())
                     self._flags_read_at = time.monotonic()
                 claims = await repo.claim_due(self.worker_id, now, lease_until, limit, self._skip, holders)
         for claim in claims:
@@ -371,9 +372,7 @@ class TokenEngine:
                 provider = self.ctx.providers.get(credential.provider)
                 fingerprint = provider.managed_fingerprint if provider else None
                 if fingerprint:
-                    await CredentialRepository(session).flag_app(
-                        credential.provider, fingerprint, message, now
-                    )
+                    await AppFlagRepository(session).flag(credential.provider, fingerprint, message, now)
                     log.error(
                         "managed OAuth app rejected by provider", provider=credential.provider, error=message
                     )

@@ -1,5 +1,5 @@
-"""Every query of the OAuth domain: credentials and their leases, handshake states, origins,
-events, audit entries, flagged apps.
+"""The OAuth domain's queries: credentials and their leases, handshake states, origins (flagged
+managed apps: ``app_flags``; events and the audit log belong to ``sources`` and ``accounts``).
 
 The leases' SQL (claims, the release in ``settle_many``) is ``jobs.leases``'s; what is the
 credentials' own is here: which are due, the holder-liveness rule, the in-flight mark.
@@ -17,15 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.jobs import leases
 from lockstitch.jobs.leases import OAUTH_CREDENTIALS
-from lockstitch.models import (
-    AccountOrigin,
-    AuditEntry,
-    Event,
-    OAuthAppFlag,
-    OAuthCredential,
-    OAuthState,
-    Source,
-)
+from lockstitch.models import AccountOrigin, OAuthCredential, OAuthState, Source
 
 # Credentials the refresher looks after; needs_reauth and invalid_client wait for a person.
 REFRESHABLE = ("valid", "backing_off", "pending")
@@ -280,23 +272,6 @@ class CredentialRepository:
             )
         )
 
-    async def flagged_apps(self) -> dict[str, str]:
-        rows = await self.session.execute(select(OAuthAppFlag.provider, OAuthAppFlag.client_fingerprint))
-        return {key: value for key, value in rows}  # noqa: C416 - a Result is not a mapping
-
-    async def flag_app(self, provider: str, fingerprint: str, reason: str, now: dt.datetime) -> None:
-        existing = await self.session.get(OAuthAppFlag, provider)
-        if existing is None:
-            self.session.add(
-                OAuthAppFlag(provider=provider, client_fingerprint=fingerprint, reason=reason, flagged_at=now)
-            )
-        else:
-            existing.client_fingerprint, existing.reason, existing.flagged_at = fingerprint, reason, now
-        await self.session.flush()
-
-    async def clear_app_flag(self, provider: str) -> None:
-        await self.session.execute(delete(OAuthAppFlag).where(OAuthAppFlag.provider == provider))
-
 
 class StateRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -354,36 +329,3 @@ class OriginRepository:
             )
         )
         return bool(getattr(result, "rowcount", 0))
-
-
-async def add_event(
-    session: AsyncSession,
-    account_id: int,
-    source_id: int | None,
-    kind: str,
-    payload: dict[str, Any],
-    now: dt.datetime,
-) -> None:
-    session.add(Event(account_id=account_id, source_id=source_id, type=kind, payload=payload, created_at=now))
-
-
-async def add_audit(
-    session: AsyncSession,
-    *,
-    account_id: int,
-    api_token_id: int | None,
-    action: str,
-    source_id: int | None,
-    client_address: str | None,
-    now: dt.datetime,
-) -> None:
-    session.add(
-        AuditEntry(
-            account_id=account_id,
-            api_token_id=api_token_id,
-            action=action,
-            source_id=source_id,
-            client_address=client_address,
-            created_at=now,
-        )
-    )

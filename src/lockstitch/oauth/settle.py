@@ -28,8 +28,9 @@ from lockstitch.jobs.checks_repository import CheckRepository
 from lockstitch.kit.crypto import Keyring
 from lockstitch.kit.logging import get_logger
 from lockstitch.models import OAuthCredential, Source
-from lockstitch.oauth.repository import CredentialRepository, Settlement, add_event
+from lockstitch.oauth.repository import CredentialRepository, Settlement
 from lockstitch.sources import credentials as source_credentials
+from lockstitch.sources.events import EventRepository
 
 log = get_logger("lockstitch.oauth")
 
@@ -116,7 +117,7 @@ async def recovered(
     source.system_pause_reason = None
     source.updated_at = now
     kind = "source.reauthorized" if previous == "pending" else "source.credentials_recovered"
-    await add_event(session, source.account_id, source.id, kind, {"source_id": source.id}, now)
+    EventRepository(session).add(source.account_id, source.id, kind, {"source_id": source.id}, now)
 
 
 async def report_dead(
@@ -131,8 +132,7 @@ async def report_dead(
         source.system_paused_at = now
         source.system_pause_reason = "credentials"
         source.updated_at = now
-    await add_event(
-        session,
+    EventRepository(session).add(
         source.account_id,
         source.id,
         "source.credentials_invalid",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from lockstitch.kit.time import utcnow
 from lockstitch.models import OAuthCredential, Source
 from lockstitch.oauth import sealing
+from lockstitch.oauth.app_flags import AppFlagRepository
 from lockstitch.oauth.protocol import OAuthError
 from lockstitch.oauth.repository import Claim, CredentialRepository
 from lockstitch.oauth.timing import NO_EXPIRY_CHECK
@@ -63,7 +64,7 @@ async def access_token(
     for _ in range(3):
         async with engine.ctx.db.read() as session:
             credential = await CredentialRepository(session).for_source(account_id, source_id)
-            flagged = await CredentialRepository(session).flagged_apps()
+            flagged = await AppFlagRepository(session).flagged()
         if credential is None:
             raise CredentialsUnavailable("none", "this source has no OAuth credentials")
         status = engine.visible_status(credential, flagged)
@@ -122,7 +123,7 @@ async def confirm_rejected(engine: TokenEngine, account_id: int, source_id: int)
         outcome = await engine.refresh_if_due(credential.id, within=FORCE_WINDOW)
         async with engine.ctx.db.read() as session:
             current = await CredentialRepository(session).get(credential.id)
-            flagged = await CredentialRepository(session).flagged_apps()
+            flagged = await AppFlagRepository(session).flagged()
         assert current is not None
         status = engine.visible_status(current, flagged)
         if outcome != "reauth" or status == "needs_reauth" or time.monotonic() > deadline:
