@@ -28,6 +28,7 @@ from lockstitch.kit.json import JSONResponse
 from lockstitch.kit.time import utcnow
 from lockstitch.migrations import is_current
 from lockstitch.oauth.repository import CredentialRepository
+from lockstitch.oauth.states import STORED
 
 router = APIRouter(tags=["operations"])
 # The files /docs needs, by the names the page asks for (nothing else of the package is served).
@@ -89,9 +90,6 @@ async def docs_asset(name: str) -> FileResponse:
     return FileResponse(Path(str(swagger_ui_path)) / name, media_type=DOCS_ASSETS[name])
 
 
-STATUSES = ("valid", "pending", "incomplete", "backing_off", "needs_reauth", "invalid_client")
-
-
 @router.get("/healthz", summary="Liveness", response_model=None)
 async def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok"})
@@ -120,7 +118,7 @@ async def metrics(request: Request) -> Response:
     by_status = Gauge(
         "lockstitch_oauth_credentials", "OAuth credentials by status.", ["status"], registry=fleet
     )
-    for status in sorted(set(STATUSES) | set(counts)):
+    for status in sorted(set(STORED) | set(counts)):
         by_status.labels(status=status).set(counts.get(status, 0))
     Gauge(
         "lockstitch_oauth_refresh_overdue_seconds",

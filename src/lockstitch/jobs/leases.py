@@ -91,6 +91,14 @@ OAUTH_CREDENTIALS = LeaseTable(
 )
 
 
+def release_loaded(table: LeaseTable, row: Any) -> None:
+    """End the lease of a row loaded in the session (rule 3), written with its next flush: the
+    row starts over (new OAuth credentials), so whoever held it holds nothing any more, and
+    its writes, carrying ``owner = worker``, change nothing."""
+    setattr(row, table.owner.key, None)
+    setattr(row, table.expires.key, None)
+
+
 def lock_or_skip(query: Query, *, of: Any = None) -> Query:
     """Lock the rows ``query`` reads, skipping rows another transaction holds (rule 5): that
     row is the other writer's business this round. SQLite renders nothing."""

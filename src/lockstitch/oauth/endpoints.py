@@ -14,7 +14,7 @@ from lockstitch.context import context_of, read_body
 from lockstitch.kit.json import JSONResponse
 from lockstitch.kit.openapi import json_body
 from lockstitch.kit.time import to_wire, utcnow
-from lockstitch.oauth import errors, handshake, schemas
+from lockstitch.oauth import errors, handshake, schemas, states
 from lockstitch.oauth.app_flags import AppFlagRepository
 from lockstitch.oauth.lifecycle import TokenEngine
 from lockstitch.oauth.repository import CredentialRepository, OriginRepository
@@ -124,7 +124,7 @@ async def vend_access_token(
     try:
         vended = await engine.access_token(who.account_id, credential.source_id, min_valid_seconds)
     except CredentialsUnavailable as exc:
-        if exc.status in ("needs_reauth", "invalid_client", "incomplete"):
+        if exc.status in states.UNAVAILABLE:
             raise errors.credentials_invalid(exc.status, exc.message) from None
         raise errors.credentials_unavailable(exc.message) from None
     return JSONResponse(

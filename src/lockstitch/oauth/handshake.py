@@ -28,14 +28,13 @@ from lockstitch.context import Context
 from lockstitch.kit.logging import get_logger
 from lockstitch.kit.time import to_wire, utcnow
 from lockstitch.models import OAuthCredential, OAuthState
-from lockstitch.oauth import errors, ownership, sealing
+from lockstitch.oauth import errors, ownership, sealing, states
 from lockstitch.oauth.protocol import OAuthError, authorization_url, new_state, pkce_pair, token_request
 from lockstitch.oauth.repository import CredentialRepository, OriginRepository, StateRepository
 from lockstitch.oauth.return_urls import UrlError, origin_of, with_params
 from lockstitch.oauth.settle import apply_token_fields
 from lockstitch.oauth.timing import refresh_due
 from lockstitch.sources import errors as source_errors
-from lockstitch.sources.events import EventRepository
 from lockstitch.sources.repository import SourceRepository
 from lockstitch.sources.service import parse_source_id, queue_check_if_due
 
@@ -212,12 +211,8 @@ async def _store(
     credential.access_token_expires_at = now + dt.timedelta(seconds=lifetime) if lifetime else None
     credential.refresh_due_at = refresh_due(now, lifetime)
     credential.last_refreshed_at = now
-    credential.status = "valid"
-    credential.version = (credential.version or 0) + 1
-    credential.generation = (credential.generation or 0) + 1  # a refresh with the old token is moot
-    credential.failures = 0
-    credential.last_error_class = credential.last_error_message = None
-    credential.in_flight_since = credential.lease_owner = credential.lease_expires_at = None
+    # valid, a new life (a refresh with the old token is moot), the source unpaused and told.
+    await states.apply(session, credential, states.Outcome.HANDSHAKE_COMPLETED, now=now, source=source)
     credential.provides = ownership.provided_names(source_type.definition.oauth, credential)
     credential.updated_at = now
     await session.flush()
@@ -228,12 +223,6 @@ async def _store(
         source.properties = {k: v for k, v in source.properties.items() if k != endpoint}
     apply_token_fields(ctx.keyring, source_type, source, response.raw, provider.spec.token_fields, now)
     apply_token_fields(ctx.keyring, source_type, source, params, provider.spec.callback_fields, now)
-    if source.system_pause_reason == "credentials":
-        source.system_paused_at = None
-        source.system_pause_reason = None
-        EventRepository(session).add(
-            source.account_id, source.id, "source.reauthorized", {"source_id": source.id}, now
-        )
     source.updated_at = now
     await queue_check_if_due(repo, source, source_type, found.check_state, credential.provides, True)
     return True

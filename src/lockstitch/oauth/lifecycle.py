@@ -49,13 +49,15 @@ from lockstitch.kit.deadline import within
 from lockstitch.kit.failpoints import Failpoints
 from lockstitch.kit.logging import get_logger, scrub
 from lockstitch.kit.time import utcnow
-from lockstitch.models import OAuthCredential, Source
-from lockstitch.oauth import in_flight, metrics, sealing, vending
+from lockstitch.models import OAuthCredential
+from lockstitch.oauth import in_flight, metrics, sealing, states, vending
 from lockstitch.oauth.app_flags import AppFlagRepository
 from lockstitch.oauth.protocol import OAuthError, TokenResponse, token_request
 from lockstitch.oauth.repository import Claim, CredentialRepository, Holders, Settlement
-from lockstitch.oauth.settle import Settler, apply_token_fields, recovered, report_dead
+from lockstitch.oauth.settle import Settler, apply_token_fields
+from lockstitch.oauth.states import Outcome
 from lockstitch.oauth.timing import backoff, refresh_due, resolve_after
+from lockstitch.sources.repository import SourceRepository
 
 log = get_logger("lockstitch.oauth")
 
@@ -169,7 +171,9 @@ class TokenEngine:
             else:
                 if self._flags_read_at is None or time.monotonic() - self._flags_read_at > FLAGS_TTL:
                     # Flags change when a provider rejects an app: rare, so read them now and then.
-                    self._skip = self._flagged_managed(await AppFlagRepository(session).flagged())
+                    self._skip = states.flagged_managed(
+                        self.ctx.providers, await AppFlagRepository(session).flagged()
+                    )
                     self._flags_read_at = time.monotonic()
                 claims = await repo.claim_due(self.worker_id, now, lease_until, limit, self._skip, holders)
         for claim in claims:
@@ -297,7 +301,7 @@ class TokenEngine:
             "access_token_expires_at": now + dt.timedelta(seconds=lifetime) if lifetime else None,
             "refresh_due_at": refresh_due(now, lifetime),
             "last_refreshed_at": now,
-            "status": "valid",
+            "status": states.next_status(Outcome.REFRESHED, credential.status),
             "failures": 0,
             "last_error_class": None,
             "last_error_message": None,
@@ -310,13 +314,16 @@ class TokenEngine:
             values["generation"] = credential.generation + 1
 
         async def effects(session: AsyncSession, previous: str) -> None:
+            source = None
             if provider.spec.token_fields:
-                source = await session.get(Source, credential.source_id, with_for_update=True)
+                source = await SourceRepository(session).lock(credential.source_id)
                 if source is not None:
                     apply_token_fields(
                         self.ctx.keyring, source_type, source, response.raw, provider.spec.token_fields, now
                     )
-            await recovered(session, credential, previous, now)
+            await states.apply(
+                session, credential, Outcome.REFRESHED, now=now, previous=previous, source=source, stored=True
+            )
 
         settlement = Settlement(credential.id, credential.version, credential.generation, values, answer=True)
         if not await self.settler.settle(settlement, effects):
@@ -339,45 +346,42 @@ class TokenEngine:
             "last_error_at": now,
             "updated_at": now,
         }
-        dead_status: str | None = None
         keep_in_flight = False
+        fingerprint = None
         if error.error_class == "reauth":
             if final or credential.last_error_class == "reauth":
-                dead_status = "needs_reauth"
+                outcome = Outcome.REAUTH_CONFIRMED
             else:
-                values["status"] = "backing_off"
+                outcome = Outcome.REAUTH_FIRST
                 confirm = self.settings.reauth_confirm_seconds
                 values["refresh_due_at"] = now + dt.timedelta(seconds=random.uniform(confirm, 2 * confirm))  # noqa: S311
         elif error.error_class == "client" and credential.app == "managed":
+            outcome = Outcome.CLIENT_MANAGED
+            provider = self.ctx.providers.get(credential.provider)
+            fingerprint = provider.managed_fingerprint if provider else None
             values["refresh_due_at"] = now + dt.timedelta(seconds=60)
         elif error.error_class == "client":
-            dead_status = "invalid_client"
+            outcome = Outcome.CLIENT_PARTNER
         elif error.error_class == "ambiguous":
             # The request left and no answer came: the token may be spent. The mark stays, and
             # the next claim finds out before sending anything (in_flight.resolve).
+            outcome = Outcome.AMBIGUOUS
             keep_in_flight = True
-            values["status"] = "backing_off"
             values["refresh_due_at"] = self._resolution_time(claim, now)
         else:
-            values["status"] = "backing_off"
+            outcome = Outcome.RETRIABLE
             values["refresh_due_at"] = now + dt.timedelta(
                 seconds=backoff(credential.failures + 1, error.retry_after, self.settings.max_backoff_seconds)
             )
-        if dead_status is not None:
-            values["status"] = dead_status
+        values["status"] = states.next_status(outcome, credential.status)
+        if outcome in states.DEAD_ENDS:
             values["refresh_due_at"] = None
+        problem = states.Problem(error.code, message, fingerprint)
 
-        async def effects(session: AsyncSession, _previous: str) -> None:
-            if error.error_class == "client" and credential.app == "managed":
-                provider = self.ctx.providers.get(credential.provider)
-                fingerprint = provider.managed_fingerprint if provider else None
-                if fingerprint:
-                    await AppFlagRepository(session).flag(credential.provider, fingerprint, message, now)
-                    log.error(
-                        "managed OAuth app rejected by provider", provider=credential.provider, error=message
-                    )
-            if dead_status is not None:
-                await report_dead(session, credential, dead_status, error.code, message, now)
+        async def effects(session: AsyncSession, previous: str) -> None:
+            await states.apply(
+                session, credential, outcome, now=now, previous=previous, problem=problem, stored=True
+            )
 
         settlement = Settlement(
             credential.id, credential.version, credential.generation, values, keep_in_flight=keep_in_flight
@@ -391,7 +395,7 @@ class TokenEngine:
             credential_id=credential.id,
             error_class=error.error_class,
             error=message,
-            status=values.get("status", credential.status),
+            status=values["status"],
         )
         return error.error_class
 
@@ -404,7 +408,7 @@ class TokenEngine:
         now = utcnow()
         credential = claim.credential
         values = {
-            "status": "backing_off" if credential.status == "valid" else credential.status,
+            "status": states.next_status(Outcome.UNRESOLVED, credential.status),
             "refresh_due_at": self._resolution_time(claim, now),
             "last_error_class": "ambiguous",
             "last_error_message": f"{code}: {message}",
@@ -434,28 +438,8 @@ class TokenEngine:
         )
 
     # ----------------------------------------------------------------------------- helpers
-    def _flagged_managed(self, flagged: dict[str, str]) -> list[str]:
-        """Providers whose managed app is flagged *for the credentials configured now*: a flag
-        raised for an older client secret no longer holds once the operator changed it."""
-        skip = []
-        for provider_name, fingerprint in flagged.items():
-            provider = self.ctx.providers.get(provider_name)
-            if provider is not None and provider.managed_fingerprint == fingerprint:
-                skip.append(provider_name)
-        return skip
-
     def visible_status(self, credential: OAuthCredential, flagged: dict[str, str]) -> str:
-        """The status a person should see: an interrupted or running refresh is not "valid"
-        (the stored refresh token may be spent), and a flagged managed app is invalid_client."""
-        if credential.app == "managed" and credential.provider in self._flagged_managed(flagged):
-            return "invalid_client"
-        if credential.in_flight_since is not None and credential.status in (
-            "valid",
-            "backing_off",
-            "pending",
-        ):
-            return "refreshing"
-        return credential.status
+        return states.visible_status(self.ctx.providers, credential, flagged)
 
     async def _wait_for_lease(self, credential_id: int) -> None:
         """Wait (bounded by the lease) until nobody holds the credential's lease, polling less

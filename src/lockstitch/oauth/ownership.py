@@ -18,7 +18,7 @@ from lockstitch.catalog.models import OAuthDef
 from lockstitch.catalog.source_type import SourceType
 from lockstitch.kit.crypto import Keyring
 from lockstitch.models import OAuthCredential, Source
-from lockstitch.oauth import sealing
+from lockstitch.oauth import sealing, states
 from lockstitch.oauth.repository import CredentialRepository
 
 ROLES: tuple[sealing.Field, ...] = ("client_id", "client_secret", "refresh_token")
@@ -106,7 +106,6 @@ async def adopt(
             source_id=source.id,
             provider=oauth.provider,
             app="source",
-            status="incomplete",
             provides=[],
             version=1,
             failures=0,
@@ -125,20 +124,13 @@ async def adopt(
         credential.app == "managed"
         or (credential.client_id is not None and credential.client_secret is not None)
     )
-    # New credentials start a new life: whatever the old ones were doing no longer applies
-    # (a refresh still in flight with them fails its compare-and-swap on the version).
-    credential.status = "pending" if complete else "incomplete"
+    # New credentials start a new life (states.apply): pending until a first refresh validates
+    # them, right away.
+    outcome = states.Outcome.CREDENTIALS_REPLACED if complete else states.Outcome.CREDENTIALS_INCOMPLETE
+    await states.apply(session, credential, outcome, now=now, source=source)
     credential.refresh_due_at = now if complete else None
     credential.access_token = None
     credential.access_token_expires_at = None
-    credential.in_flight_since = None
-    credential.lease_owner = None
-    credential.lease_expires_at = None
-    credential.failures = 0
-    credential.last_error_class = None
-    credential.last_error_message = None
-    credential.version = (credential.version or 0) + 1
-    credential.generation = (credential.generation or 0) + 1
     credential.provides = provided_names(oauth, credential)
     credential.updated_at = now
     await session.flush()

@@ -18,9 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lockstitch.jobs import leases
 from lockstitch.jobs.leases import OAUTH_CREDENTIALS
 from lockstitch.models import AccountOrigin, OAuthCredential, OAuthState, Source
-
-# Credentials the refresher looks after; needs_reauth and invalid_client wait for a person.
-REFRESHABLE = ("valid", "backing_off", "pending")
+from lockstitch.oauth.states import REFRESHABLE, CredentialStatus
 
 
 def _in_flight(now: dt.datetime) -> dict[str, Any]:
@@ -170,7 +168,10 @@ class CredentialRepository:
             OAuthCredential.access_token_expires_at.is_(None),
             OAuthCredential.access_token_expires_at <= due_before,
         )
-        waiting = or_(OAuthCredential.status == "backing_off", OAuthCredential.in_flight_since.is_not(None))
+        waiting = or_(
+            OAuthCredential.status == CredentialStatus.BACKING_OFF,
+            OAuthCredential.in_flight_since.is_not(None),
+        )
         abandoned = and_(
             OAuthCredential.in_flight_since.is_not(None), OAuthCredential.lease_owner.is_not(None)
         )

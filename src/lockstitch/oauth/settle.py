@@ -24,13 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.catalog.source_type import SourceType
 from lockstitch.context import Context
-from lockstitch.jobs.checks_repository import CheckRepository
 from lockstitch.kit.crypto import Keyring
 from lockstitch.kit.logging import get_logger
-from lockstitch.models import OAuthCredential, Source
+from lockstitch.models import Source
 from lockstitch.oauth.repository import CredentialRepository, Settlement
 from lockstitch.sources import credentials as source_credentials
-from lockstitch.sources.events import EventRepository
 
 log = get_logger("lockstitch.oauth")
 
@@ -38,7 +36,6 @@ log = get_logger("lockstitch.oauth")
 Effects = Callable[[AsyncSession, str], Awaitable[None]]
 SETTLE_BATCH = 100
 RETRY_PAUSES = (0.2, 0.5, 1.0, 2.0, 5.0)  # then every 5 s
-DEAD = ("needs_reauth", "invalid_client")
 
 
 @dataclass
@@ -101,47 +98,6 @@ class Settler:
                 await asyncio.sleep(RETRY_PAUSES[min(attempt, len(RETRY_PAUSES)) - 1])
             else:
                 return stored
-
-
-async def recovered(
-    session: AsyncSession, credential: OAuthCredential, previous: str, now: dt.datetime
-) -> None:
-    """Credentials that work again after being pending or declared dead: unpause the source if
-    it was paused for its credentials, and say so once."""
-    if previous != "pending" and previous not in DEAD:
-        return
-    source = await session.get(Source, credential.source_id, with_for_update=True)
-    if source is None or source.system_pause_reason != "credentials":
-        return
-    source.system_paused_at = None
-    source.system_pause_reason = None
-    source.updated_at = now
-    kind = "source.reauthorized" if previous == "pending" else "source.credentials_recovered"
-    EventRepository(session).add(source.account_id, source.id, kind, {"source_id": source.id}, now)
-
-
-async def report_dead(
-    session: AsyncSession, credential: OAuthCredential, status: str, code: str, message: str, now: dt.datetime
-) -> None:
-    """Credentials that need a person: system-pause the source, say so once, fail its waiting
-    connection check with the reason."""
-    source = await session.get(Source, credential.source_id, with_for_update=True)
-    if source is None:
-        return
-    if source.system_paused_at is None:
-        source.system_paused_at = now
-        source.system_pause_reason = "credentials"
-        source.updated_at = now
-    EventRepository(session).add(
-        source.account_id,
-        source.id,
-        "source.credentials_invalid",
-        {"source_id": source.id, "status": status, "error": code, "message": message},
-        now,
-    )
-    await CheckRepository(session).fail_pending_check(
-        source, f"OAuth token refresh failed ({status}): {message}", now
-    )
 
 
 def apply_token_fields(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from lockstitch.kit.time import utcnow
 from lockstitch.models import OAuthCredential, Source
-from lockstitch.oauth import sealing
+from lockstitch.oauth import sealing, states
 from lockstitch.oauth.app_flags import AppFlagRepository
 from lockstitch.oauth.protocol import OAuthError
 from lockstitch.oauth.repository import Claim, CredentialRepository
@@ -68,7 +68,7 @@ async def access_token(
         if credential is None:
             raise CredentialsUnavailable("none", "this source has no OAuth credentials")
         status = engine.visible_status(credential, flagged)
-        if status in ("needs_reauth", "invalid_client", "incomplete"):
+        if status in states.UNAVAILABLE:
             raise CredentialsUnavailable(status, f"the source's credentials are {status}")
         wanted = _min_valid(credential, min_valid)
         now = utcnow()
@@ -102,7 +102,7 @@ async def tap_credentials(
         try:
             client, refresh_token = engine.client_and_token(claim, provider)
         except OAuthError as exc:
-            raise CredentialsUnavailable("incomplete", exc.summary) from None
+            raise CredentialsUnavailable(states.CredentialStatus.INCOMPLETE, exc.summary) from None
         values[oauth.client_id] = client.client_id
         values[oauth.client_secret] = client.client_secret
         values[oauth.refresh_token] = refresh_token
@@ -126,7 +126,11 @@ async def confirm_rejected(engine: TokenEngine, account_id: int, source_id: int)
             flagged = await AppFlagRepository(session).flagged()
         assert current is not None
         status = engine.visible_status(current, flagged)
-        if outcome != "reauth" or status == "needs_reauth" or time.monotonic() > deadline:
+        if (
+            outcome != "reauth"
+            or status == states.CredentialStatus.NEEDS_REAUTH
+            or time.monotonic() > deadline
+        ):
             return status
         # First strike: the rule wants a second refusal after a pause before giving up.
         wait = (current.refresh_due_at - utcnow()).total_seconds() if current.refresh_due_at else 0.0

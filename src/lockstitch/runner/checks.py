@@ -28,6 +28,7 @@ from lockstitch.kit.logging import get_logger, scrub
 from lockstitch.kit.time import utcnow
 from lockstitch.models import ConnectionCheck, Source
 from lockstitch.oauth.lifecycle import TokenEngine
+from lockstitch.oauth.states import CredentialStatus
 from lockstitch.oauth.vending import CredentialsUnavailable
 from lockstitch.runner.connection import tap_connection
 from lockstitch.runner.discovered import normalize
@@ -176,7 +177,7 @@ class CheckRun:
         if source_type.definition.oauth is not None and _REJECTED.search(message):
             engine = TokenEngine(self.ctx, self.worker_id)
             status = await engine.confirm_rejected(self.source.account_id, self.source.id)
-            if status == "needs_reauth":
+            if status == CredentialStatus.NEEDS_REAUTH:
                 return f"the provider revoked the source's OAuth grant; it needs re-authorization ({message})"
         return message
 
