@@ -57,7 +57,7 @@ def provided_names(oauth: OAuthDef, credential: OAuthCredential) -> list[str]:
     if credential.app == "managed" and oauth.redirect_uri:
         provided.append(oauth.redirect_uri)
     if credential.app == "managed" and oauth.token_url_property:
-        # The managed app refreshes at the provider's own endpoint (lifecycle.token_endpoint).
+        # The managed app refreshes at the provider's own endpoint (refresh_request.token_endpoint).
         provided.append(oauth.token_url_property)
     return provided
 

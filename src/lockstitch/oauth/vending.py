@@ -12,18 +12,28 @@ import asyncio
 import datetime as dt
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from lockstitch.config import OAuthSettings
+from lockstitch.context import Context
 from lockstitch.kit.time import utcnow
 from lockstitch.models import OAuthCredential, Source
 from lockstitch.oauth import sealing, states
 from lockstitch.oauth.app_flags import AppFlagRepository
 from lockstitch.oauth.protocol import OAuthError
+from lockstitch.oauth.refresh_request import client_and_token
 from lockstitch.oauth.repository import Claim, CredentialRepository
 from lockstitch.oauth.timing import NO_EXPIRY_CHECK
 
-if TYPE_CHECKING:
-    from lockstitch.oauth.lifecycle import TokenEngine
+
+class TokenEngine(Protocol):
+    """What vending needs of ``lifecycle.TokenEngine``: its context and its one-refresh trigger."""
+
+    ctx: Context
+    settings: OAuthSettings
+
+    async def refresh_if_due(self, credential_id: int, *, within: float = 0.0) -> str: ...
+
 
 FORCE_WINDOW = 10 * 365 * 86400.0  # "due within ten years": refresh now, whatever the expiry
 
@@ -67,7 +77,7 @@ async def access_token(
             flagged = await AppFlagRepository(session).flagged()
         if credential is None:
             raise CredentialsUnavailable("none", "this source has no OAuth credentials")
-        status = engine.visible_status(credential, flagged)
+        status = states.visible_status(engine.ctx.providers, credential, flagged)
         if status in states.UNAVAILABLE:
             raise CredentialsUnavailable(status, f"the source's credentials are {status}")
         wanted = _min_valid(credential, min_valid)
@@ -100,7 +110,7 @@ async def tap_credentials(
     if oauth is not None and provider is not None:
         claim = Claim(credential, source.type, source.properties, source.credentials)
         try:
-            client, refresh_token = engine.client_and_token(claim, provider)
+            client, refresh_token = client_and_token(engine.ctx, claim, provider)
         except OAuthError as exc:
             raise CredentialsUnavailable(states.CredentialStatus.INCOMPLETE, exc.summary) from None
         values[oauth.client_id] = client.client_id
@@ -125,7 +135,7 @@ async def confirm_rejected(engine: TokenEngine, account_id: int, source_id: int)
             current = await CredentialRepository(session).get(credential.id)
             flagged = await AppFlagRepository(session).flagged()
         assert current is not None
-        status = engine.visible_status(current, flagged)
+        status = states.visible_status(engine.ctx.providers, current, flagged)
         if (
             outcome != "reauth"
             or status == states.CredentialStatus.NEEDS_REAUTH
