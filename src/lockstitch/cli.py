@@ -24,10 +24,8 @@ from lockstitch.context import Context, build_context
 from lockstitch.kit.crypto import generate_key
 from lockstitch.kit.errors import ConfigurationError, LockstitchError
 from lockstitch.kit.logging import configure_logging, register_secret
-from lockstitch.kit.time import utcnow
 from lockstitch.migrations import upgrade
-from lockstitch.oauth.repository import OriginRepository
-from lockstitch.oauth.return_urls import UrlError, parse_origin
+from lockstitch.oauth import service as oauth
 from lockstitch.rotation import rotate_all
 from lockstitch.runner.cli import duckdb_query, plugins_app
 
@@ -222,20 +220,19 @@ def origins_add(
     origin: Annotated[str, typer.Argument(help="e.g. https://app.example.com")],
     account: Annotated[int, typer.Option(help="Account id.")],
 ) -> None:
-    """Allow return_urls on this origin."""
+    """Allow return_urls on this origin (an account has at most 50)."""
     try:
-        normalized = parse_origin(origin)
-    except UrlError as exc:
-        typer.echo(f"error: {origin} {exc}", err=True)
+        oauth.normalize_origin(origin)
+    except LockstitchError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from None
 
-    async def work(ctx: Context) -> None:
+    async def work(ctx: Context) -> str:
         await _require_account(ctx, account)
         async with ctx.db.unit_of_work() as session:
-            await OriginRepository(session).add(account, normalized, utcnow())
+            return await oauth.add_origin(session, account, origin)
 
-    _run(_settings(), work)
-    typer.echo(f"{normalized} added")
+    typer.echo(f"{_run(_settings(), work)} added")
 
 
 @origins_app.command("list")
@@ -245,7 +242,7 @@ def origins_list(account: Annotated[int, typer.Option(help="Account id.")]) -> N
     async def work(ctx: Context) -> list[str]:
         await _require_account(ctx, account)
         async with ctx.db.read() as session:
-            return await OriginRepository(session).origins(account)
+            return await oauth.origins(session, account)
 
     for origin in _run(_settings(), work):
         typer.echo(origin)
@@ -260,7 +257,7 @@ def origins_remove(
 
     async def work(ctx: Context) -> bool:
         async with ctx.db.unit_of_work() as session:
-            return await OriginRepository(session).remove(account, origin)
+            return await oauth.remove_origin(session, account, origin)
 
     if not _run(_settings(), work):
         typer.echo(f"error: account {account} has no origin {origin}", err=True)

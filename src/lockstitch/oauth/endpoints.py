@@ -1,5 +1,6 @@
 """OAuth extension endpoints (ARCHITECTURE.md section 6): managed handshake, credential health,
-token vending, and the account's registered return origins."""
+token vending, and the account's registered return origins. HTTP shapes only: the rules are
+``service``'s (and ``handshake``'s)."""
 
 from __future__ import annotations
 
@@ -8,23 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from lockstitch.accounts.audit import AuditRepository
-from lockstitch.accounts.auth import Auth, Principal
+from lockstitch.accounts.auth import Auth
 from lockstitch.context import context_of, read_body
 from lockstitch.kit.json import JSONResponse
 from lockstitch.kit.openapi import json_body
-from lockstitch.kit.time import to_wire, utcnow
-from lockstitch.oauth import errors, handshake, schemas, states
-from lockstitch.oauth.app_flags import AppFlagRepository
-from lockstitch.oauth.lifecycle import TokenEngine
-from lockstitch.oauth.repository import CredentialRepository, OriginRepository
-from lockstitch.oauth.return_urls import UrlError, parse_origin
-from lockstitch.oauth.vending import CredentialsUnavailable
-from lockstitch.oauth.views import credential_json
-from lockstitch.sources import errors as source_errors
+from lockstitch.kit.time import to_wire
+from lockstitch.oauth import errors, handshake, schemas, service
 from lockstitch.sources import schemas as source_schemas
-from lockstitch.sources.repository import SourceRepository
-from lockstitch.sources.service import parse_source_id
 
 router = APIRouter(tags=["oauth (Lockstitch extension)"])
 _NO_REFERRER = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
@@ -60,20 +51,6 @@ async def callback(request: Request) -> Response:
     return RedirectResponse(result.redirect_to, status_code=303, headers=_NO_REFERRER)
 
 
-async def _credential_of(request: Request, who: Principal, raw_id: str) -> Any:
-    ctx = context_of(request)
-    source_id = parse_source_id(raw_id)
-    async with ctx.db.read() as session:
-        found = await SourceRepository(session).get(who.account_id, source_id)
-        if found is None:
-            raise source_errors.not_found(raw_id)
-        credential = await CredentialRepository(session).for_source(who.account_id, source_id)
-        flagged = await AppFlagRepository(session).flagged()
-    if credential is None:
-        raise errors.no_credentials(source_id)
-    return credential, flagged
-
-
 @router.get(
     "/v4/sources/{source_id}/credentials",
     summary="Health of the source's OAuth credentials (never a token)",
@@ -81,11 +58,8 @@ async def _credential_of(request: Request, who: Principal, raw_id: str) -> Any:
     responses={200: {"model": schemas.CredentialHealth}, **source_schemas.error_responses(400, 401, 404)},
 )
 async def credential_health(request: Request, source_id: str, who: Auth) -> JSONResponse:
-    credential, flagged = await _credential_of(request, who, source_id)
-    status = TokenEngine(context_of(request), context_of(request).process_id).visible_status(
-        credential, flagged
-    )
-    return JSONResponse(credential_json(credential, status))
+    ctx = context_of(request)
+    return JSONResponse(await service.credential_health(ctx, who.account_id, source_id))
 
 
 @router.post(
@@ -106,27 +80,8 @@ async def vend_access_token(
     who: Auth,
     min_valid_seconds: Annotated[int | None, Query(ge=0, le=3600)] = None,
 ) -> JSONResponse:
-    ctx = context_of(request)
-    if "credentials:read" not in who.scopes:
-        raise errors.scope_required()
-    credential, _ = await _credential_of(request, who, source_id)
-    # Audited before anything is handed out, whatever the outcome.
-    async with ctx.db.unit_of_work() as session:
-        AuditRepository(session).add(
-            account_id=who.account_id,
-            api_token_id=who.token_id,
-            action="credentials.access_token",
-            source_id=credential.source_id,
-            client_address=request.client.host if request.client else None,
-            now=utcnow(),
-        )
-    engine = TokenEngine(ctx, ctx.process_id)
-    try:
-        vended = await engine.access_token(who.account_id, credential.source_id, min_valid_seconds)
-    except CredentialsUnavailable as exc:
-        if exc.status in states.UNAVAILABLE:
-            raise errors.credentials_invalid(exc.status, exc.message) from None
-        raise errors.credentials_unavailable(exc.message) from None
+    address = request.client.host if request.client else None
+    vended = await service.vend_access_token(context_of(request), who, source_id, min_valid_seconds, address)
     return JSONResponse(
         {
             "access_token": vended.access_token,
@@ -145,7 +100,7 @@ async def vend_access_token(
 )
 async def list_origins(request: Request, who: Auth) -> JSONResponse:
     async with context_of(request).db.read() as session:
-        return JSONResponse({"origins": await OriginRepository(session).origins(who.account_id)})
+        return JSONResponse({"origins": await service.origins(session, who.account_id)})
 
 
 @router.put(
@@ -160,14 +115,6 @@ async def replace_origins(request: Request, who: Auth) -> JSONResponse:
     body = await _body(request)
     if not isinstance(body, dict) or set(body) != {"origins"} or not isinstance(body["origins"], list):
         raise errors.invalid_body('body must be {"origins": ["https://app.example.com", ...]}')
-    if len(body["origins"]) > 50:
-        raise errors.invalid_body("at most 50 origins")
-    origins = []
-    for value in body["origins"]:
-        try:
-            origins.append(parse_origin(value))
-        except UrlError as exc:
-            raise errors.invalid_body(f"{str(value)[:100]} {exc}") from None
     async with ctx.db.unit_of_work() as session:
-        await OriginRepository(session).replace(who.account_id, sorted(set(origins)), utcnow())
-    return JSONResponse({"origins": sorted(set(origins))})
+        origins = await service.replace_origins(session, who.account_id, body["origins"])
+    return JSONResponse({"origins": origins})

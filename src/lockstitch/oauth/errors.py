@@ -33,6 +33,10 @@ def unregistered_origin(origin: str) -> SourceError:
     )
 
 
+def too_many_origins(limit: int) -> SourceError:
+    return SourceError("InvalidBody", f"at most {limit} origins")
+
+
 def no_credentials(source_id: int) -> SourceError:
     return SourceError("NotFound", f"source ({source_id}) has no OAuth credentials", status_code=404)
 
