@@ -38,7 +38,7 @@ class OAuthCredential(Base):
     # Source property names these credentials provide (client_id, refresh_token, ...): they
     # count as provided on the report card.
     provides: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
-    # An ``oauth.states.CredentialStatus``, written only by ``oauth.states`` (its table says how).
+    # An ``oauth.states.CredentialStatus``; only ``oauth.states``'s table moves it.
     status: Mapped[str] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Grows each time a new refresh token is stored; a late answer is kept while it is current.
