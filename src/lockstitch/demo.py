@@ -28,6 +28,7 @@ from lockstitch.accounts.auth import Principal
 from lockstitch.accounts.repository import TokenRepository
 from lockstitch.accounts.tokens import hash_token
 from lockstitch.context import Context
+from lockstitch.kit.plans import PricingTier
 from lockstitch.kit.time import utcnow
 from lockstitch.models import Account, ConnectionCheck, Destination, Extraction, Source, Stream
 
@@ -98,7 +99,7 @@ async def seed_replication(ctx: Context, demo: Demo) -> int | None:
     for sample in DEMO_DATA.glob("*.csv"):
         if not (folder / sample.name).exists():
             (folder / sample.name).write_bytes(sample.read_bytes())
-    who = Principal(demo.account_id, "enterprise", frozenset(), 0)
+    who = Principal(demo.account_id, PricingTier.ENTERPRISE, frozenset(), 0)
     async with ctx.db.unit_of_work() as session:
         has_destination = await session.scalar(
             select(Destination.id).where(Destination.account_id == demo.account_id)
@@ -132,7 +133,7 @@ async def finish_setup(ctx: Context, demo: Demo, source_id: int, say: Callable[[
     from lockstitch.jobs.queue import enqueue_extraction  # noqa: PLC0415
     from lockstitch.streams import service as streams  # noqa: PLC0415
 
-    who = Principal(demo.account_id, "enterprise", frozenset(), 0)
+    who = Principal(demo.account_id, PricingTier.ENTERPRISE, frozenset(), 0)
     say("demo: installing the plugins (first start only) and discovering the sample orders...")
     check = await _wait_for(ctx, _check_state, source_id, ("succeeded", "failed"))
     if check != "succeeded":

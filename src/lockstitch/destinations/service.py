@@ -27,9 +27,10 @@ from lockstitch.destinations.properties import (
 )
 from lockstitch.destinations.repository import DestinationRepository
 from lockstitch.destinations.targets import target_config
-from lockstitch.destinations.views import access_for, destination_json, provided_names, type_card
+from lockstitch.destinations.views import destination_json, provided_names
 from lockstitch.jobs.check_views import check_json
 from lockstitch.kit.ids import parse_id
+from lockstitch.kit.plans import PricingTier
 from lockstitch.kit.time import utcnow
 from lockstitch.models import ConnectionCheck, Destination
 
@@ -49,7 +50,7 @@ __all__ = [
     "update_destination",
 ]
 # Live destinations an account may have, by pricing tier (Stitch: a Standard plan allows one).
-LIMITS: dict[str, int] = {"standard": 1}
+LIMITS: dict[str, int] = {PricingTier.STANDARD.value: 1}
 MAX_NAME = 500
 MAX_DESCRIPTION = 10_000
 
@@ -158,7 +159,7 @@ async def create_destination(
     if parsed.type is None:
         raise errors.invalid_body(errors.POST_BODY)
     destination_type = _known_type(ctx, parsed.type)
-    if not access_for(destination_type, who.pricing_tier):
+    if not destination_type.details.access_for(who.pricing_tier):
         raise errors.type_access_denied(destination_type.type)
     changes = review(destination_type, parsed.properties, {}, frozenset())
     _checked(destination_type, changes, local.Warehouse.of(ctx.settings, who.account_id))
@@ -290,14 +291,14 @@ async def last_connection_check(session: AsyncSession, who: Principal, raw_id: s
 
 
 def list_types(ctx: Context, who: Principal) -> list[dict[str, Any]]:
-    return [type_card(t, who.pricing_tier) for t in ctx.catalog.destination_types()]
+    return [t.type_card(who.pricing_tier) for t in ctx.catalog.destination_types()]
 
 
 def get_type(ctx: Context, who: Principal, name: str) -> dict[str, Any]:
     found = ctx.catalog.destination_type(name)
     if found is None:
         raise errors.unknown_type(name)
-    return type_card(found, who.pricing_tier)
+    return found.type_card(who.pricing_tier)
 
 
 async def destination_for_source(

@@ -14,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.accounts.auth import Principal
 from lockstitch.catalog.report_card import SourceFacts, current_step
-from lockstitch.catalog.source_type import TIER_RANK, SourceType
+from lockstitch.catalog.source_type import SourceType
 from lockstitch.context import Context
 from lockstitch.destinations.repository import DestinationRepository
 from lockstitch.jobs import quartz
 from lockstitch.jobs.check_views import check_json
 from lockstitch.kit import naming
 from lockstitch.kit.ids import is_id, parse_id
+from lockstitch.kit.plans import PricingTier, meets
 from lockstitch.kit.time import parse_timestamp, utcnow
 from lockstitch.models import ConnectionCheck, Source
 from lockstitch.sources import credentials, errors
@@ -32,7 +33,7 @@ from lockstitch.sources.views import facts_of, report_card, source_json
 POST_KEYS = frozenset({"type", "display_name", "properties", "destination_id"})
 PUT_KEYS = frozenset({"display_name", "properties", "paused_at", "destination_id"})
 # Stitch reserves cron scheduling for its Advanced/Premium plans.
-CRON_MIN_TIER = "premium"
+CRON_MIN_TIER = PricingTier.PREMIUM
 # Steps after which a source has everything a connection check needs.
 _CHECKABLE_STEPS = frozenset({"discover_schema", "field_selection", "fully_configured"})
 
@@ -282,7 +283,7 @@ def _check_cron(changes: PropertyChanges, who: Principal) -> None:
     expression = changes.plain.get("cron_expression")
     if expression is None:
         return
-    if TIER_RANK[who.pricing_tier] < TIER_RANK[CRON_MIN_TIER]:
+    if not meets(who.pricing_tier, CRON_MIN_TIER):
         raise errors.cron_access_denied()
     try:
         cron = quartz.parse(expression)
