@@ -16,15 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.accounts.auth import Principal
 from lockstitch.catalog.destination_type import DestinationType
+from lockstitch.catalog.property_rules import PropertyChanges
 from lockstitch.context import Context
 from lockstitch.destinations import credentials, errors, local
-from lockstitch.destinations.properties import (
-    PropertyChanges,
-    missing_required,
-    review,
-    unsupported,
-    with_defaults,
-)
+from lockstitch.destinations.properties import RULES, missing_required, unsupported, with_defaults
 from lockstitch.destinations.repository import DestinationRepository
 from lockstitch.destinations.targets import target_config
 from lockstitch.destinations.views import destination_json, provided_names
@@ -161,7 +156,7 @@ async def create_destination(
     destination_type = _known_type(ctx, parsed.type)
     if not destination_type.details.access_for(who.pricing_tier):
         raise errors.type_access_denied(destination_type.type)
-    changes = review(destination_type, parsed.properties, {}, frozenset())
+    changes = RULES.review(destination_type.properties, parsed.properties, {}, frozenset())
     _checked(destination_type, changes, local.Warehouse.of(ctx.settings, who.account_id))
     changes.plain = with_defaults(destination_type, changes.plain)
     provided = frozenset(n for n, v in {**changes.plain, **changes.secrets}.items() if v is not None)
@@ -211,8 +206,11 @@ async def update_destination(
     if destination_type is None:
         raise errors.invalid_type(destination.type)
 
-    changes = review(
-        destination_type, parsed.properties, destination.properties, frozenset(destination.credentials)
+    changes = RULES.review(
+        destination_type.properties,
+        parsed.properties,
+        destination.properties,
+        frozenset(destination.credentials),
     )
     _checked(destination_type, changes, local.Warehouse.of(ctx.settings, who.account_id))
     provided = (provided_names(destination) | {n for n, v in changes.plain.items() if v is not None}) | {

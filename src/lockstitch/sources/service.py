@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.accounts.auth import Principal
+from lockstitch.catalog.property_rules import PropertyChanges
 from lockstitch.catalog.report_card import SourceFacts, current_step
 from lockstitch.catalog.source_type import SourceType
 from lockstitch.context import Context
@@ -26,7 +27,7 @@ from lockstitch.kit.time import parse_timestamp, utcnow
 from lockstitch.models import ConnectionCheck, Source
 from lockstitch.sources import credentials, errors
 from lockstitch.sources.oauth_port import CredentialOwnership
-from lockstitch.sources.properties import PropertyChanges, review
+from lockstitch.sources.properties import RULES, touches_connection
 from lockstitch.sources.repository import SourceRepository, fetch_source
 from lockstitch.sources.views import facts_of, report_card, source_json
 
@@ -106,7 +107,7 @@ async def create_source(
     repo = SourceRepository(session)
     name = await _checked_new_name(repo, who.account_id, display_name)
     await _check_destination(session, who.account_id, destination_id)
-    changes = review(source_type, incoming, {}, frozenset())
+    changes = RULES.review(source_type.properties, incoming, {}, frozenset())
     if changes.bad:
         raise errors.invalid_properties(changes.bad, source_type.renderer.card(SourceFacts()))
     _check_cron(changes, who)
@@ -131,7 +132,7 @@ async def create_source(
     source.properties = {**source_type.system_values(who.account_id, source.id)}
     provides = await apply_changes(session, ctx, ownership, source, source_type, changes, [])
     check_state = await queue_check_if_due(
-        repo, source, source_type, None, provides, changes.touches_connection
+        repo, source, source_type, None, provides, touches_connection(changes)
     )
     await session.flush()
     return source_json(source, source_type, check_state, provides, now)
@@ -184,8 +185,11 @@ async def update_source(
             raise errors.name_not_unique(new_display)
         source.display_name = new_display
 
-    changes = review(
-        source_type, incoming, source.properties, frozenset(source.credentials) | frozenset(provides)
+    changes = RULES.review(
+        source_type.properties,
+        incoming,
+        source.properties,
+        frozenset(source.credentials) | frozenset(provides),
     )
     if changes.bad:
         raise errors.invalid_properties(changes.bad, report_card(source, source_type, check_state, provides))
@@ -202,7 +206,7 @@ async def update_source(
     if destination_id is not _ABSENT:
         source.destination_id = destination_id
     check_state = await queue_check_if_due(
-        repo, source, source_type, check_state, provides, changes.touches_connection
+        repo, source, source_type, check_state, provides, touches_connection(changes)
     )
     source.updated_at = utcnow()
     await session.flush()
