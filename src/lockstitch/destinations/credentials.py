@@ -35,8 +35,7 @@ def unseal_all(keyring: Keyring, destination: Destination) -> dict[str, Any]:
 async def rotate(
     session: AsyncSession, keyring: Keyring, *, after_id: int, batch: int = 200
 ) -> tuple[int, int]:
-    """Re-seal one batch of destinations under the newest key (``CredentialSeal.reseal``)."""
-    rows = await DestinationRepository(session).batch_after(after_id, batch)
-    moved = SEAL.reseal(keyring, rows, after_id)
-    await session.flush()
-    return moved
+    """Re-seal one batch of destinations under the newest key (``CredentialSeal.rotate``)."""
+    return await SEAL.rotate(
+        session, keyring, DestinationRepository(session).batch_after, after_id=after_id, batch=batch
+    )

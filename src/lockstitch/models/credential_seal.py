@@ -8,11 +8,12 @@ kind does not open.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.kit.crypto import Keyring
 
@@ -47,14 +48,22 @@ class CredentialSeal:
         aad = self.associated_data(row.account_id, row.id, name)
         return orjson.loads(keyring.decrypt(row.credentials[name], aad))
 
-    def reseal(self, keyring: Keyring, rows: Sequence[SealedRow], after_id: int) -> tuple[int, int]:
-        """Re-seal one batch of rows (ordered by id) under the newest key (``lockstitch keys
-        rotate``). Returns ``(last id seen, ciphertexts re-sealed)``; the caller flushes, and loops
-        until the id stops moving, committing each batch, so a running server is never blocked
-        for long."""
+    async def rotate(
+        self,
+        session: AsyncSession,
+        keyring: Keyring,
+        batch_after: Callable[[int, int], Awaitable[Sequence[SealedRow]]],
+        *,
+        after_id: int,
+        batch: int,
+    ) -> tuple[int, int]:
+        """Re-seal one batch of rows under the newest key (``lockstitch keys rotate``): those
+        ``batch_after(after_id, batch)`` reads, ordered by id. Returns ``(last id seen,
+        ciphertexts re-sealed)``; the caller loops until the id stops moving, committing each
+        batch, so a running server is never blocked for long."""
         last_id = after_id
         resealed = 0
-        for row in rows:
+        for row in await batch_after(after_id, batch):
             last_id = row.id
             updated = dict(row.credentials)
             for name, token in row.credentials.items():
@@ -63,4 +72,5 @@ class CredentialSeal:
                     resealed += 1
             if updated != row.credentials:
                 row.credentials = updated
+        await session.flush()
         return last_id, resealed

@@ -38,11 +38,10 @@ def json_loads(plaintext: str) -> Any:
 async def rotate(
     session: AsyncSession, keyring: Keyring, *, after_id: int, batch: int = 200
 ) -> tuple[int, int]:
-    """Re-seal one batch of sources under the newest key (``CredentialSeal.reseal``)."""
-    rows = await SourceRepository(session).batch_after(after_id, batch)
-    moved = SEAL.reseal(keyring, rows, after_id)
-    await session.flush()
-    return moved
+    """Re-seal one batch of sources under the newest key (``CredentialSeal.rotate``)."""
+    return await SEAL.rotate(
+        session, keyring, SourceRepository(session).batch_after, after_id=after_id, batch=batch
+    )
 
 
 @dataclass(frozen=True)
