@@ -33,6 +33,16 @@ class PropertyChanges:
     def names(self) -> set[str]:
         return set(self.plain) | set(self.secrets)
 
+    def applied_to(self, properties: Mapping[str, Any]) -> dict[str, Any]:
+        """``properties`` with the plain changes made: a value set, or removed when None."""
+        updated = dict(properties)
+        for name, value in self.plain.items():
+            if value is None:
+                updated.pop(name, None)
+            else:
+                updated[name] = value
+        return updated
+
 
 def has_nul(value: Any) -> bool:
     if isinstance(value, str):

@@ -114,12 +114,7 @@ def _checked(destination_type: DestinationType, changes: PropertyChanges, wareho
 
 
 def _apply(ctx: Context, destination: Destination, changes: PropertyChanges) -> None:
-    properties = dict(destination.properties)
-    for name, value in changes.plain.items():
-        if value is None:
-            properties.pop(name, None)
-        else:
-            properties[name] = value
+    properties = changes.applied_to(destination.properties)
     destination.properties = properties
     if changes.secrets:
         sealed = dict(destination.credentials)

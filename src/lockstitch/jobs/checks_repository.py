@@ -10,7 +10,7 @@ worker still holds it.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,7 @@ from lockstitch.models import ConnectionCheck, Destination, Source
 
 # What a check exercises: a source (discovery) or a destination (a probe).
 Subject = Literal["source", "destination"]
+Checked = TypeVar("Checked", Source, Destination)
 
 
 def _claimable(subject: Subject, now: dt.datetime) -> Any:
@@ -68,21 +69,13 @@ class CheckRepository:
         """Record a check's outcome and release its lease, only if this worker still holds it."""
         return await leases.finish(self.session, CONNECTION_CHECKS, check_id, worker_id, values) is not None
 
-    async def get_with_source(self, check_id: int) -> tuple[ConnectionCheck, Source] | None:
+    async def get_with(self, model: type[Checked], check_id: int) -> tuple[ConnectionCheck, Checked] | None:
+        """The check and what it checks (a ``Source`` or a ``Destination``)."""
+        subject_id = ConnectionCheck.source_id if model is Source else ConnectionCheck.destination_id
         row = (
             await self.session.execute(
-                select(ConnectionCheck, Source)
-                .join(Source, Source.id == ConnectionCheck.source_id)
-                .where(ConnectionCheck.id == check_id)
-            )
-        ).first()
-        return (row[0], row[1]) if row else None
-
-    async def get_with_destination(self, check_id: int) -> tuple[ConnectionCheck, Destination] | None:
-        row = (
-            await self.session.execute(
-                select(ConnectionCheck, Destination)
-                .join(Destination, Destination.id == ConnectionCheck.destination_id)
+                select(ConnectionCheck, model)
+                .join(model, model.id == subject_id)
                 .where(ConnectionCheck.id == check_id)
             )
         ).first()

@@ -3,11 +3,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lockstitch.kit.db import Base, JSONDoc, UTCDateTime
-from lockstitch.models.types import Id
+from lockstitch.models.types import Id, partial_unique_index
 
 
 class Extraction(Base):
@@ -23,12 +23,8 @@ class Extraction(Base):
     __table_args__ = (
         Index("ix_extractions_state_created", "state", "created_at"),
         Index("ix_extractions_source_completed", "source_id", "completion_time"),
-        Index(
-            "uq_extractions_one_active_per_source",
-            "source_id",
-            unique=True,
-            sqlite_where=text("state IN ('pending', 'running')"),
-            postgresql_where=text("state IN ('pending', 'running')"),
+        partial_unique_index(
+            "uq_extractions_one_active_per_source", "source_id", where="state IN ('pending', 'running')"
         ),
     )
 

@@ -310,12 +310,7 @@ async def apply_changes(
     credentials; OAuth client credentials and refresh tokens go to its OAuthCredential, which
     Lockstitch then owns (``ownership``: ``oauth.ownership``, see ``sources.oauth_port``).
     Returns what the OAuth credentials provide."""
-    properties = dict(source.properties)
-    for name, value in changes.plain.items():
-        if value is None:
-            properties.pop(name, None)
-        else:
-            properties[name] = value
+    properties = changes.applied_to(source.properties)
     # Stitch: "If frequency_in_minutes is not set, the source default is used, so it is never null."
     default = source_type.details.default_scheduling_interval
     if (
