@@ -130,7 +130,7 @@ async def _queue_check(repo: DestinationRepository, destination: Destination) ->
     """A new connection check for the destination, in the caller's transaction."""
     await repo.drop_pending_checks(destination.id)
     name = f"{destination.account_id}.{destination.id}.check.{uuid.uuid4()}"
-    await repo.add_check(
+    await repo.add(
         ConnectionCheck(
             account_id=destination.account_id,
             destination_id=destination.id,

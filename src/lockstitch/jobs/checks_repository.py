@@ -13,10 +13,10 @@ import datetime as dt
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.jobs import leases
 from lockstitch.jobs.leases import CONNECTION_CHECKS
+from lockstitch.kit.db import Repository
 from lockstitch.models import ConnectionCheck, Destination, Source
 
 # What a check exercises: a source (discovery) or a destination (a probe).
@@ -36,10 +36,7 @@ def _claimable(subject: Subject, now: dt.datetime) -> Any:
     )
 
 
-class CheckRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class CheckRepository(Repository):
     async def any_claimable(self, subject: Subject, now: dt.datetime) -> bool:
         """Read-only (``leases.any_due``)."""
         return await leases.any_due(self.session, CONNECTION_CHECKS, [_claimable(subject, now)])

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.jobs.leases import lock_or_skip
+from lockstitch.kit.db import Repository
 from lockstitch.models import ConnectionCheck, Source
 
 # Ids per ``IN (...)`` list: well under SQLite's and asyncpg's parameter limits.
@@ -59,10 +59,7 @@ _LOCK = lock_or_skip(
 )
 
 
-class ScheduleRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class ScheduleRepository(Repository):
     async def schedulable(self) -> list[ScheduleRow]:
         result = await self.session.execute(_SCAN)
         return [ScheduleRow(*row) for row in result]

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import func, or_
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.jobs import leases
 from lockstitch.jobs.leases import EXTRACTIONS
+from lockstitch.kit.db import Repository
 from lockstitch.kit.time import utcnow
 from lockstitch.models import Extraction, ExtractionLog
 from lockstitch.runner import joblog
@@ -25,13 +25,10 @@ LAPSED_REASON = (
 )
 
 
-class ExtractionRepository:
+class ExtractionRepository(Repository):
     """Claiming extractions. Unlike checks, an extraction whose worker died is not run again
     behind the partner's back: once its lease lapses it is finished as failed (its state was
     never confirmed past the last good run, so the next run resumes from there)."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
     async def any_due(self, now: dt.datetime) -> bool:
         """Anything to claim or to finish as failed (read-only, ``leases.any_due``)."""

@@ -365,7 +365,7 @@ async def queue_check_if_due(
         return check_state
     now = utcnow()
     name = f"{source.account_id}.{source.id}.check.{uuid.uuid4()}"
-    await repo.add_check(
+    await repo.add(
         ConnectionCheck(
             account_id=source.account_id, source_id=source.id, name=name, state="pending", created_at=now
         )
