@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from lockstitch.jobs.check_views import ConnectionCheckOut
+from lockstitch.jobs.connection_views import ConnectionKeysOut
 
 __all__ = [
     "ConnectionCheckOut",
@@ -54,18 +55,15 @@ class DestinationTypeCard(DestinationReportCard):
     details: DestinationDetailsOut
 
 
-class DestinationOut(BaseModel):
+class DestinationKeysOut(BaseModel):
+    """The Destination object's own keys, before the shared ones (``jobs.connection_views``)."""
+
     description: str | None
     properties: dict[str, str]
     updated_at: str
-    check_job_name: str | None = None
-    name: str
-    type: str
-    deleted_at: str | None
-    system_paused_at: str | None
-    stitch_client_id: int
-    paused_at: str | None
-    id: int
+
+
+class DestinationOut(ConnectionKeysOut, DestinationKeysOut):
     display_name: str | None
     created_at: str
     report_card: DestinationReportCard

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from lockstitch.catalog.destination_type import DestinationType
+from lockstitch.jobs.connection_views import connection_json
 from lockstitch.kit.time import to_wire
 from lockstitch.models import Destination
 
@@ -31,25 +32,9 @@ def destination_json(destination: Destination, destination_type: DestinationType
         }
     else:
         card = destination_type.card(provided_names(destination))
-    body: dict[str, Any] = {
+    own = {
         "description": destination.description,
         "properties": dict(sorted(destination.properties.items())),
         "updated_at": to_wire(destination.updated_at),
     }
-    if destination.check_job_name:
-        body["check_job_name"] = destination.check_job_name
-    body.update(
-        {
-            "name": destination.name,
-            "type": destination.type,
-            "deleted_at": to_wire(destination.deleted_at),
-            "system_paused_at": to_wire(destination.system_paused_at),
-            "stitch_client_id": destination.account_id,
-            "paused_at": to_wire(destination.paused_at),
-            "id": destination.id,
-            "display_name": destination.display_name,
-            "created_at": to_wire(destination.created_at),
-            "report_card": card,
-        }
-    )
-    return body
+    return connection_json(destination, own, card)

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from lockstitch.jobs.connection_views import ConnectionKeysOut
+
 
 class PropertyOut(BaseModel):
     name: str
@@ -57,18 +59,15 @@ class ScheduleOut(BaseModel):
     next_fire_time: str
 
 
-class SourceOut(BaseModel):
+class SourceKeysOut(BaseModel):
+    """The Source object's own keys, before the shared ones (``jobs.connection_views``)."""
+
     properties: dict[str, Any]
     updated_at: str
     schedule: ScheduleOut | None
-    check_job_name: str | None = None
-    name: str
-    type: str
-    deleted_at: str | None
-    system_paused_at: str | None
-    stitch_client_id: int
-    paused_at: str | None
-    id: int
+
+
+class SourceOut(ConnectionKeysOut, SourceKeysOut):
     display_name: str
     created_at: str
     report_card: SourceReportCard

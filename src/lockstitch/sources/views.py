@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from lockstitch.catalog.report_card import SourceFacts
 from lockstitch.catalog.source_type import SourceType
+from lockstitch.jobs.connection_views import connection_json
 from lockstitch.jobs.schedule import Scheduled, schedule_inputs, schedule_json
 from lockstitch.kit.time import to_wire
 from lockstitch.sources.properties import as_string
@@ -79,25 +80,9 @@ def source_json(
     # Only a fully configured source runs on its schedule (the scheduler's own rule): one that
     # went back to discover_schema (a new check) shows none until it is configured again.
     runs = card["current_step_type"] == "fully_configured"
-    body: dict[str, Any] = {
+    own = {
         "properties": dict(sorted(properties.items())),
         "updated_at": to_wire(source.updated_at),
         "schedule": schedule_json(schedule_inputs(source, source_type), now) if runs else None,
     }
-    if source.check_job_name:
-        body["check_job_name"] = source.check_job_name
-    body.update(
-        {
-            "name": source.name,
-            "type": source.type,
-            "deleted_at": to_wire(source.deleted_at),
-            "system_paused_at": to_wire(source.system_paused_at),
-            "stitch_client_id": source.account_id,
-            "paused_at": to_wire(source.paused_at),
-            "id": source.id,
-            "display_name": source.display_name,
-            "created_at": to_wire(source.created_at),
-            "report_card": card,
-        }
-    )
-    return body
+    return connection_json(source, own, card)
