@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from lockstitch.jobs.check_views import ConnectionCheckOut
 from lockstitch.jobs.connection_views import ConnectionKeysOut
+from lockstitch.kit.http import ErrorDocs, error_docs
 
 __all__ = [
     "ConnectionCheckOut",
@@ -79,6 +80,7 @@ class DestinationIn(BaseModel):
     ignore_unmapped_sources: bool | None = None
 
 
+_STRING = {"application/json": {"schema": {"type": "string"}}}
 _DESCRIPTIONS = {
     400: "Invalid request (the message says why)",
     401: "Missing or invalid API access token",
@@ -87,12 +89,6 @@ _DESCRIPTIONS = {
 }
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def error_responses(*statuses: int) -> ErrorDocs:
     """Destination errors are bare JSON strings (spec 2.3)."""
-    return {
-        status: {
-            "description": _DESCRIPTIONS[status],
-            "content": {"application/json": {"schema": {"type": "string"}}},
-        }
-        for status in statuses
-    }
+    return error_docs(_DESCRIPTIONS, statuses, lambda _: {"content": _STRING})

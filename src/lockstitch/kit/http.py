@@ -7,7 +7,7 @@ a message; the app's error handler picks the family's shape from the request pat
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from fastapi import APIRouter
@@ -17,6 +17,14 @@ from lockstitch.kit.errors import LockstitchError
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 ErrorDocs = dict[int | str, dict[str, Any]]
+
+
+def error_docs(
+    descriptions: Mapping[int, str], statuses: Iterable[int], body: Callable[[int], dict[str, Any]]
+) -> ErrorDocs:
+    """The OpenAPI responses of a family's error statuses: each with the family's description and
+    its error body (``body(status)``: ``{"model": ...}`` or a ``content`` object)."""
+    return {status: {"description": descriptions[status], **body(status)} for status in statuses}
 
 
 class StitchRoutes:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from lockstitch.jobs.connection_views import ConnectionKeysOut
+from lockstitch.kit.http import ErrorDocs, error_docs
 
 
 class PropertyOut(BaseModel):
@@ -83,11 +84,13 @@ class SourceErrorBody(BaseModel):
     data: SourceErrorData
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    descriptions = {
-        400: "Invalid request (see the error code)",
-        401: "Missing or invalid API access token",
-        404: "Unknown path, method not allowed, or nothing to show",
-        413: "Request body too large",
-    }
-    return {s: {"model": SourceErrorBody, "description": descriptions[s]} for s in statuses}
+_DESCRIPTIONS = {
+    400: "Invalid request (see the error code)",
+    401: "Missing or invalid API access token",
+    404: "Unknown path, method not allowed, or nothing to show",
+    413: "Request body too large",
+}
+
+
+def error_responses(*statuses: int) -> ErrorDocs:
+    return error_docs(_DESCRIPTIONS, statuses, lambda _: {"model": SourceErrorBody})
