@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, select
 
 from lockstitch.kit.db import Repository
-from lockstitch.models import Account, ConnectionCheck, Destination, Source
+from lockstitch.models import Account, CheckState, ConnectionCheck, Destination, Source
 
 
 class DestinationRepository(Repository):
@@ -79,7 +79,7 @@ class DestinationRepository(Repository):
         (a check already running finishes and is recorded, but is no longer the last one)."""
         await self.session.execute(
             delete(ConnectionCheck).where(
-                ConnectionCheck.destination_id == destination_id, ConnectionCheck.state == "pending"
+                ConnectionCheck.destination_id == destination_id, ConnectionCheck.state == CheckState.PENDING
             )
         )
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from lockstitch.jobs.check_views import ConnectionCheckOut
 from lockstitch.jobs.connection_views import ConnectionKeysOut
-from lockstitch.kit.http import ErrorDocs, error_docs
+from lockstitch.kit.http import ERROR_DESCRIPTIONS, ErrorDocs, error_docs
 
 __all__ = [
     "ConnectionCheckOut",
@@ -81,12 +81,7 @@ class DestinationIn(BaseModel):
 
 
 _STRING = {"application/json": {"schema": {"type": "string"}}}
-_DESCRIPTIONS = {
-    400: "Invalid request (the message says why)",
-    401: "Missing or invalid API access token",
-    404: "Unknown path, method not allowed, or nothing to show",
-    413: "Request body too large",
-}
+_DESCRIPTIONS = {**ERROR_DESCRIPTIONS, 400: "Invalid request (the message says why)"}
 
 
 def error_responses(*statuses: int) -> ErrorDocs:

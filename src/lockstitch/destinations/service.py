@@ -7,7 +7,6 @@ queues a connection check in the same transaction (``tasks.CheckDestinations`` r
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +23,11 @@ from lockstitch.destinations.repository import DestinationRepository
 from lockstitch.destinations.targets import target_config
 from lockstitch.destinations.views import destination_json, provided_names
 from lockstitch.jobs.check_views import check_json
+from lockstitch.jobs.checks_repository import queued_check
 from lockstitch.kit.ids import parse_id
 from lockstitch.kit.plans import PricingTier
 from lockstitch.kit.time import utcnow
-from lockstitch.models import ConnectionCheck, Destination
+from lockstitch.models import Destination
 
 POST_KEYS = frozenset({"type", "name", "description", "properties", "ignore_unmapped_sources"})
 PUT_KEYS = POST_KEYS
@@ -129,17 +129,8 @@ def _apply(ctx: Context, destination: Destination, changes: PropertyChanges) -> 
 async def _queue_check(repo: DestinationRepository, destination: Destination) -> None:
     """A new connection check for the destination, in the caller's transaction."""
     await repo.drop_pending_checks(destination.id)
-    name = f"{destination.account_id}.{destination.id}.check.{uuid.uuid4()}"
-    await repo.add(
-        ConnectionCheck(
-            account_id=destination.account_id,
-            destination_id=destination.id,
-            name=name,
-            state="pending",
-            created_at=utcnow(),
-        )
-    )
-    destination.check_job_name = name
+    check = await repo.add(queued_check(destination, utcnow()))
+    destination.check_job_name = check.name
 
 
 async def create_destination(

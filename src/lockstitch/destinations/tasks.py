@@ -26,7 +26,7 @@ from lockstitch.jobs.checks_repository import CheckRepository
 from lockstitch.kit.crypto import DecryptionError
 from lockstitch.kit.logging import get_logger
 from lockstitch.kit.time import utcnow
-from lockstitch.models import ConnectionCheck, Destination
+from lockstitch.models import CheckState, ConnectionCheck, Destination
 
 log = get_logger("lockstitch.destinations")
 # A reachability probe answers within seconds or not at all; a worker must not wait longer.
@@ -89,7 +89,7 @@ class CheckDestinations(CheckRunner[Destination]):
     async def _finish(self, ctx: Context, check: ConnectionCheck, worker_id: str, outcome: Outcome) -> None:
         status = 0 if outcome.ok else 1
         values: dict[str, Any] = {
-            "state": "succeeded" if outcome.ok else "failed",
+            "state": CheckState.SUCCEEDED if outcome.ok else CheckState.FAILED,
             "completion_time": utcnow(),
             "check_exit_status": status,
             "target_exit_status": status,

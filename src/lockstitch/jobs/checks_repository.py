@@ -10,6 +10,7 @@ worker still holds it.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import and_, or_, select, update
@@ -17,7 +18,7 @@ from sqlalchemy import and_, or_, select, update
 from lockstitch.jobs import leases
 from lockstitch.jobs.leases import CONNECTION_CHECKS
 from lockstitch.kit.db import Repository
-from lockstitch.models import ConnectionCheck, Destination, Source
+from lockstitch.models import CheckState, ConnectionCheck, Destination, Source
 
 # What a check exercises: a source (discovery) or a destination (a probe).
 Subject = Literal["source", "destination"]
@@ -30,9 +31,23 @@ def _claimable(subject: Subject, now: dt.datetime) -> Any:
     return and_(
         column.is_not(None),
         or_(
-            ConnectionCheck.state == "pending",
-            and_(ConnectionCheck.state == "running", CONNECTION_CHECKS.lapsed(now)),
+            ConnectionCheck.state == CheckState.PENDING,
+            and_(ConnectionCheck.state == CheckState.RUNNING, CONNECTION_CHECKS.lapsed(now)),
         ),
+    )
+
+
+def queued_check(subject: Source | Destination, now: dt.datetime) -> ConnectionCheck:
+    """A new pending check of a source or a destination, named ``{client}.{id}.check.{uuid}``
+    for both; the caller adds it and points the subject's ``check_job_name`` at it."""
+    is_source = isinstance(subject, Source)
+    return ConnectionCheck(
+        account_id=subject.account_id,
+        source_id=subject.id if is_source else None,
+        destination_id=None if is_source else subject.id,
+        name=f"{subject.account_id}.{subject.id}.check.{uuid.uuid4()}",
+        state=CheckState.PENDING,
+        created_at=now,
     )
 
 
@@ -53,7 +68,7 @@ class CheckRepository(Repository):
             where=[_claimable(subject, now)],
             order_by=[ConnectionCheck.created_at, ConnectionCheck.id],
             limit=limit,
-            values={"state": "running", "start_time": now, "completion_time": None},
+            values={"state": CheckState.RUNNING, "start_time": now, "completion_time": None},
         )
         return list(taken)
 
@@ -88,9 +103,9 @@ class CheckRepository(Repository):
             return
         await self.session.execute(
             update(ConnectionCheck)
-            .where(ConnectionCheck.name == source.check_job_name, ConnectionCheck.state == "pending")
+            .where(ConnectionCheck.name == source.check_job_name, ConnectionCheck.state == CheckState.PENDING)
             .values(
-                state="failed",
+                state=CheckState.FAILED,
                 start_time=now,
                 completion_time=now,
                 check_exit_status=1,

@@ -14,10 +14,11 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from lockstitch.jobs.schedule import Stoppable
 from lockstitch.kit.time import to_wire
 
 
-class ConnectionRow(Protocol):
+class ConnectionRow(Stoppable, Protocol):
     """What the shared keys read of a source or a destination (a row, or a record of one)."""
 
     @property
@@ -32,12 +33,6 @@ class ConnectionRow(Protocol):
     def display_name(self) -> str | None: ...
     @property
     def check_job_name(self) -> str | None: ...
-    @property
-    def paused_at(self) -> dt.datetime | None: ...
-    @property
-    def system_paused_at(self) -> dt.datetime | None: ...
-    @property
-    def deleted_at(self) -> dt.datetime | None: ...
     @property
     def created_at(self) -> dt.datetime: ...
 

@@ -45,7 +45,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -169,21 +169,25 @@ async def _take(
     return {row_id: found[row_id] for row_id in taken}
 
 
+class Held(TypedDict, total=False):
+    """What a write made only while the lease is held may add: conditions (``where``) and the
+    columns read in the same round trip (``returning``)."""
+
+    where: Iterable[Any]
+    returning: Sequence[Any]
+
+
 async def renew(
     session: AsyncSession,
     table: LeaseTable,
     row_id: int,
     owner: str,
     until: dt.datetime,
-    *,
-    where: Iterable[Any] = (),
-    returning: Sequence[Any] = (),
+    **held: Unpack[Held],
 ) -> Columns | None:
     """Move the lease's end to ``until`` while ``owner`` holds it (rule 2); None when it does
     not. ``returning``: columns read in the same round trip (an extraction's cancel request)."""
-    return await write_held(
-        session, table, row_id, owner, {table.expires.key: until}, where=where, returning=returning
-    )
+    return await write_held(session, table, row_id, owner, {table.expires.key: until}, **held)
 
 
 async def write_held(
@@ -216,15 +220,11 @@ async def finish(
     row_id: int,
     owner: str,
     values: Mapping[str, Any],
-    *,
-    where: Iterable[Any] = (),
-    returning: Sequence[Any] = (),
+    **held: Unpack[Held],
 ) -> Columns | None:
     """Record an item's outcome and release its lease, only while ``owner`` holds it (rules 2
     and 3): a worker whose lease lapsed must not overwrite the outcome of whoever took over."""
-    return await write_held(
-        session, table, row_id, owner, {**values, **table.release()}, where=where, returning=returning
-    )
+    return await write_held(session, table, row_id, owner, {**values, **table.release()}, **held)
 
 
 async def recover_lapsed(

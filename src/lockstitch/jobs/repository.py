@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select
 
 from lockstitch.jobs.leases import lock_or_skip
 from lockstitch.kit.db import Repository
-from lockstitch.models import ConnectionCheck, Source
+from lockstitch.models import CheckState, ConnectionCheck, Source
 
 # Ids per ``IN (...)`` list: well under SQLite's and asyncpg's parameter limits.
 FETCH_CHUNK = 500
@@ -39,7 +39,7 @@ _SCHEDULABLE = (
     Source.system_paused_at.is_(None),
     Source.selection_complete.is_(True),
     Source.fully_configured_at.is_not(None),
-    ConnectionCheck.state == "succeeded",
+    ConnectionCheck.state == CheckState.SUCCEEDED,
 )
 
 # Built once: constructing a Select costs more than running it, and the scan runs every second.

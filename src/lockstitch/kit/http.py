@@ -19,6 +19,14 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 ErrorDocs = dict[int | str, dict[str, Any]]
 
 
+# What most families say of these statuses (spec 4); a family may say more of its own.
+ERROR_DESCRIPTIONS = {
+    401: "Missing or invalid API access token",
+    404: "Unknown path, method not allowed, or nothing to show",
+    413: "Request body too large",
+}
+
+
 def error_docs(
     descriptions: Mapping[int, str], statuses: Iterable[int], body: Callable[[int], dict[str, Any]]
 ) -> ErrorDocs:

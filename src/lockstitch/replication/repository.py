@@ -7,11 +7,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, func, select
 
-from lockstitch.jobs.queue import ACTIVE
 from lockstitch.kit.db import Repository
 from lockstitch.models import Extraction, ExtractionLog, Load
-
-COMPLETED = ("succeeded", "failed", "cancelled")
+from lockstitch.models.extraction import ACTIVE, COMPLETED
 
 
 class ReplicationRepository(Repository):

@@ -29,7 +29,7 @@ from lockstitch.accounts.auth import Principal
 from lockstitch.context import Context
 from lockstitch.jobs.queue import enqueue_extraction
 from lockstitch.kit.ids import parse_id
-from lockstitch.models import Extraction, ExtractionLog
+from lockstitch.models import Extraction, ExtractionLog, ExtractionState
 from lockstitch.replication import errors, log_urls
 from lockstitch.replication.repository import ReplicationRepository
 from lockstitch.replication.views import PAGE_SIZE, Page, extraction_json, load_json, page_json
@@ -107,7 +107,7 @@ async def stop_sync(
     extraction = await repo.active_for_update(found.source.id)
     if extraction is None:
         return {"status": 200}
-    if extraction.state == "pending":
+    if extraction.state == ExtractionState.PENDING:
         _cancel_pending(repo, extraction, now)
     elif extraction.cancel_requested_at is None:
         extraction.cancel_requested_at = now
@@ -116,7 +116,7 @@ async def stop_sync(
 
 
 def _cancel_pending(repo: ReplicationRepository, extraction: Extraction, now: dt.datetime) -> None:
-    extraction.state = "cancelled"
+    extraction.state = ExtractionState.CANCELLED
     extraction.cancel_requested_at = now
     extraction.completion_time = now
     extraction.tap_description = TERMINATED

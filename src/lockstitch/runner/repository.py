@@ -14,11 +14,11 @@ from lockstitch.jobs import leases
 from lockstitch.jobs.leases import EXTRACTIONS
 from lockstitch.kit.db import Repository
 from lockstitch.kit.time import utcnow
-from lockstitch.models import Extraction, ExtractionLog
+from lockstitch.models import Extraction, ExtractionLog, ExtractionState
 from lockstitch.runner import joblog
 
-_PENDING = ((Extraction.state == "pending") & Extraction.cancel_requested_at.is_(None),)
-_RUNNING = (Extraction.state == "running",)
+_PENDING = ((Extraction.state == ExtractionState.PENDING) & Extraction.cancel_requested_at.is_(None),)
+_RUNNING = (Extraction.state == ExtractionState.RUNNING,)
 LAPSED_REASON = (
     "the worker running this extraction stopped (its lease lapsed); "
     "the next run resumes from the last confirmed state"
@@ -32,7 +32,7 @@ class ExtractionRepository(Repository):
 
     async def any_due(self, now: dt.datetime) -> bool:
         """Anything to claim or to finish as failed (read-only, ``leases.any_due``)."""
-        due = or_(*_PENDING, (Extraction.state == "running") & EXTRACTIONS.lapsed(now))
+        due = or_(*_PENDING, (Extraction.state == ExtractionState.RUNNING) & EXTRACTIONS.lapsed(now))
         return await leases.any_due(self.session, EXTRACTIONS, [due])
 
     async def claim(
@@ -46,7 +46,7 @@ class ExtractionRepository(Repository):
             where=_PENDING,
             order_by=[Extraction.created_at, Extraction.id],
             limit=limit,
-            values={"state": "running", "start_time": now},
+            values={"state": ExtractionState.RUNNING, "start_time": now},
         )
         return list(taken)
 
@@ -57,7 +57,7 @@ class ExtractionRepository(Repository):
             EXTRACTIONS,
             now,
             {
-                "state": "failed",
+                "state": ExtractionState.FAILED,
                 "completion_time": now,
                 # A reason the worker recorded before it stopped is kept.
                 "tap_description": func.coalesce(func.nullif(Extraction.tap_description, ""), LAPSED_REASON),
@@ -95,7 +95,7 @@ class ExtractionRepository(Repository):
             EXTRACTIONS,
             extraction_id,
             worker_id,
-            {"state": "failed", "completion_time": utcnow(), "tap_description": reason},
+            {"state": ExtractionState.FAILED, "completion_time": utcnow(), "tap_description": reason},
             where=_RUNNING,
             returning=[Extraction.job_name],
         )

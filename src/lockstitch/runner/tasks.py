@@ -21,7 +21,7 @@ from lockstitch.jobs.checks_repository import CheckRepository
 from lockstitch.jobs.leased_runner import LeasedRunner
 from lockstitch.kit.logging import get_logger
 from lockstitch.kit.time import utcnow
-from lockstitch.models import ConnectionCheck, Source
+from lockstitch.models import CheckState, ConnectionCheck, Source
 from lockstitch.runner.checks import CheckRun
 from lockstitch.runner.extractions import ExtractionRun
 from lockstitch.runner.plugins import Plugins
@@ -76,7 +76,7 @@ class RunConnectionChecks(CheckRunner[Source], _PluginRunner[CheckItem]):
         # A bug must not leave the check running (it would be retried forever): end it failed.
         message = f"the check could not run ({type(exc).__name__}); see the worker's log"
         values = {
-            "state": "failed",
+            "state": CheckState.FAILED,
             "completion_time": utcnow(),
             "check_exit_status": 1,
             "discovery_error_message": message,

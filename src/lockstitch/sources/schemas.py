@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from lockstitch.jobs.connection_views import ConnectionKeysOut
-from lockstitch.kit.http import ErrorDocs, error_docs
+from lockstitch.kit.http import ERROR_DESCRIPTIONS, ErrorDocs, error_docs
 
 
 class PropertyOut(BaseModel):
@@ -84,12 +84,7 @@ class SourceErrorBody(BaseModel):
     data: SourceErrorData
 
 
-_DESCRIPTIONS = {
-    400: "Invalid request (see the error code)",
-    401: "Missing or invalid API access token",
-    404: "Unknown path, method not allowed, or nothing to show",
-    413: "Request body too large",
-}
+_DESCRIPTIONS = {**ERROR_DESCRIPTIONS, 400: "Invalid request (see the error code)"}
 
 
 def error_responses(*statuses: int) -> ErrorDocs:

@@ -6,7 +6,6 @@ before the first write, so a rejected request changes nothing.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -20,11 +19,12 @@ from lockstitch.context import Context
 from lockstitch.destinations.repository import DestinationRepository
 from lockstitch.jobs import quartz
 from lockstitch.jobs.check_views import check_json
+from lockstitch.jobs.checks_repository import queued_check
 from lockstitch.kit import naming
 from lockstitch.kit.ids import is_id, parse_id
 from lockstitch.kit.plans import PricingTier, meets
 from lockstitch.kit.time import parse_timestamp, utcnow
-from lockstitch.models import ConnectionCheck, Source
+from lockstitch.models import CheckState, ConnectionCheck, Source
 from lockstitch.sources import credentials, errors
 from lockstitch.sources.oauth_port import CredentialOwnership
 from lockstitch.sources.properties import RULES, touches_connection
@@ -361,14 +361,8 @@ async def queue_check_if_due(
     _, step = current_step(source_type.definition.steps, facts_of(source, check_state, oauth_provides))
     if step not in _CHECKABLE_STEPS:
         return check_state
-    if source.check_job_name and (check_state == "pending" or not connection_changed):
+    if source.check_job_name and (check_state == CheckState.PENDING or not connection_changed):
         return check_state
-    now = utcnow()
-    name = f"{source.account_id}.{source.id}.check.{uuid.uuid4()}"
-    await repo.add(
-        ConnectionCheck(
-            account_id=source.account_id, source_id=source.id, name=name, state="pending", created_at=now
-        )
-    )
-    source.check_job_name = name
-    return "pending"
+    check = await repo.add(queued_check(source, utcnow()))
+    source.check_job_name = check.name
+    return CheckState.PENDING

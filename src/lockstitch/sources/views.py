@@ -13,34 +13,24 @@ from typing import Any, Protocol
 
 from lockstitch.catalog.report_card import SourceFacts
 from lockstitch.catalog.source_type import SourceType
-from lockstitch.jobs.connection_views import connection_json
+from lockstitch.jobs.connection_views import ConnectionRow, connection_json
 from lockstitch.jobs.schedule import Scheduled, schedule_inputs, schedule_json
 from lockstitch.kit.time import to_wire
+from lockstitch.models import CheckState
 from lockstitch.sources.properties import as_string
 
 
-class SourceLike(Scheduled, Protocol):
+class SourceLike(Scheduled, ConnectionRow, Protocol):
     """What the views read of a source: an ORM ``Source`` or a ``repository.SourceRecord``
-    (its schedule facts are ``jobs.schedule.Scheduled``'s)."""
+    (its schedule facts are ``jobs.schedule.Scheduled``'s, the shared object keys
+    ``jobs.connection_views.ConnectionRow``'s)."""
 
-    @property
-    def id(self) -> int: ...
-    @property
-    def account_id(self) -> int: ...
-    @property
-    def type(self) -> str: ...
-    @property
-    def name(self) -> str: ...
     @property
     def display_name(self) -> str: ...
     @property
     def credentials(self) -> dict[str, str]: ...
     @property
-    def check_job_name(self) -> str | None: ...
-    @property
     def selection_complete(self) -> bool: ...
-    @property
-    def created_at(self) -> dt.datetime: ...
     @property
     def updated_at(self) -> dt.datetime: ...
 
@@ -51,7 +41,7 @@ def facts_of(source: SourceLike, check_state: str | None, oauth_provides: list[s
     provided.update(oauth_provides)
     return SourceFacts(
         provided=frozenset(provided),
-        check_succeeded=check_state == "succeeded",
+        check_succeeded=check_state == CheckState.SUCCEEDED,
         selection_complete=source.selection_complete,
     )
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from lockstitch.kit.http import ErrorDocs, error_docs
+from lockstitch.kit.http import ERROR_DESCRIPTIONS, ErrorDocs, error_docs
 
 
 class StreamOut(BaseModel):
@@ -92,12 +92,7 @@ METADATA_PUT_BODY: dict[str, Any] = {
 }
 
 
-_DESCRIPTIONS = {
-    400: "Invalid request",
-    401: "Missing or invalid API access token",
-    404: "Unknown path or method not allowed",
-    413: "Request body too large",
-}
+_DESCRIPTIONS = {**ERROR_DESCRIPTIONS, 400: "Invalid request", 404: "Unknown path or method not allowed"}
 
 
 def error_responses(*statuses: int, invalid_fields: bool = False) -> ErrorDocs:
