@@ -12,18 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from lockstitch.catalog.models import DestinationTypeFile
-from lockstitch.catalog.report_card import CardRenderer, SourceFacts
-from lockstitch.catalog.source_type import property_specs
+from lockstitch.catalog.report_card import SourceFacts
+from lockstitch.catalog.source_type import CardType
 
 
-class DestinationType:
+class DestinationType(CardType[DestinationTypeFile]):
     def __init__(self, definition: DestinationTypeFile, origin: str) -> None:
-        self.definition = definition
-        self.origin = origin
-        self.type = definition.type
-        self.details = definition.details
-        self.properties = property_specs(definition.steps)
-        self.renderer = CardRenderer(self.type, definition.steps, tap_mutable=False)
+        super().__init__(definition, origin, tap_mutable=False)
 
     def card(self, provided: frozenset[str]) -> dict[str, Any]:
         """The Destination Report Card of a destination with these properties provided."""

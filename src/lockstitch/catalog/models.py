@@ -156,7 +156,7 @@ class OAuthDef(_Strict):
     client_auth_property: str | None = None
 
 
-class _TypeFile(_Strict):
+class TypeFile(_Strict):
     """What a source-type and a destination-type file both hold: the card's steps and details."""
 
     type: str = Field(min_length=1, max_length=200)
@@ -166,7 +166,7 @@ class _TypeFile(_Strict):
     upgrade_available: dict[str, str] | None = None
 
 
-class SourceTypeFile(_TypeFile):
+class SourceTypeFile(TypeFile):
     # Values the system fills for read-only properties at creation, as templates over
     # {account_id}, {source_id}, {image_version}.
     system_values: dict[str, str] = Field(default_factory=dict)
@@ -219,7 +219,7 @@ def writes_back_problem(definition: SourceTypeFile) -> str | None:
     return None
 
 
-class DestinationTypeFile(_TypeFile):
+class DestinationTypeFile(TypeFile):
     """One destination type: its report card (``form -> fully_configured``), details, target."""
 
     target: TargetDef | None = None

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from lockstitch.catalog.models import PropertyDef, StepDef
 
 
@@ -68,6 +70,22 @@ def property_json(prop: PropertyDef, provided: bool, *, tap_mutable: bool = True
     if tap_mutable:
         rendered["tap_mutable"] = prop.tap_mutable
     return rendered
+
+
+# The schemas of ``property_json`` for the OpenAPI document (named as it names them; no
+# docstrings, which would become schema descriptions): destination cards', then source cards'.
+class DestinationPropertyOut(BaseModel):
+    name: str
+    is_required: bool
+    is_credential: bool
+    system_provided: bool
+    property_type: str
+    json_schema: dict[str, Any] | None
+    provided: bool
+
+
+class PropertyOut(DestinationPropertyOut):
+    tap_mutable: bool
 
 
 class CardRenderer:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import jsonschema_rs
 
-from lockstitch.catalog.models import PropertyDef, SourceTypeFile, StepDef
+from lockstitch.catalog.models import PropertyDef, SourceTypeFile, StepDef, TypeFile
 from lockstitch.catalog.report_card import CardRenderer, SourceFacts
 
 # Stitch's platform fills `product` on every source; it is not on any report card.
@@ -45,13 +45,25 @@ def property_specs(steps: list[StepDef]) -> dict[str, PropertySpec]:
     return specs
 
 
-class SourceType:
-    def __init__(self, definition: SourceTypeFile, origin: str) -> None:
+Definition = TypeVar("Definition", bound=TypeFile)
+
+
+class CardType(Generic[Definition]):
+    """A loaded type of either kind: its definition, the file it came from, its properties'
+    validators and its card renderer (destination cards carry no ``tap_mutable``)."""
+
+    def __init__(self, definition: Definition, origin: str, *, tap_mutable: bool) -> None:
         self.definition = definition
         self.origin = origin
         self.type = definition.type
         self.details = definition.details
         self.properties = property_specs(definition.steps)
+        self.renderer = CardRenderer(self.type, definition.steps, tap_mutable=tap_mutable)
+
+
+class SourceType(CardType[SourceTypeFile]):
+    def __init__(self, definition: SourceTypeFile, origin: str) -> None:
+        super().__init__(definition, origin, tap_mutable=True)
         unfillable = [
             name
             for name, spec in self.properties.items()
@@ -64,7 +76,6 @@ class SourceType:
             # A source of this type could never leave its step: nobody may set these values.
             raise ValueError(f"required read-only properties need system_values: {', '.join(unfillable)}")
         self.step_types = [s.type for s in definition.steps]
-        self.renderer = CardRenderer(self.type, definition.steps)
         self._details_json = {
             access: {**self.details.model_dump(), "access": access} for access in (True, False)
         }

@@ -6,10 +6,9 @@ against them). There is no field for a credential value anywhere here.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel
 
+from lockstitch.catalog.report_card import DestinationPropertyOut
 from lockstitch.jobs.check_views import ConnectionCheckOut
 from lockstitch.jobs.connection_views import ConnectionKeysOut
 from lockstitch.kit.http import ERROR_DESCRIPTIONS, ErrorDocs, error_docs
@@ -21,16 +20,6 @@ __all__ = [
     "DestinationTypeCard",
     "error_responses",
 ]
-
-
-class DestinationPropertyOut(BaseModel):
-    name: str
-    is_required: bool
-    is_credential: bool
-    system_provided: bool
-    property_type: str
-    json_schema: dict[str, Any] | None
-    provided: bool
 
 
 class DestinationStepOut(BaseModel):

@@ -10,19 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from lockstitch.catalog.report_card import PropertyOut
 from lockstitch.jobs.connection_views import ConnectionKeysOut
 from lockstitch.kit.http import ERROR_DESCRIPTIONS, ErrorDocs, error_docs
-
-
-class PropertyOut(BaseModel):
-    name: str
-    is_required: bool
-    is_credential: bool
-    system_provided: bool
-    property_type: str
-    json_schema: dict[str, Any] | None
-    provided: bool
-    tap_mutable: bool
 
 
 class StepOut(BaseModel):
