@@ -6,6 +6,7 @@ FastAPI's validation body; their schema in the OpenAPI document is ``schemas.Des
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Path, Request
 from lockstitch.accounts.auth import Auth
 from lockstitch.context import context_of, read_body, reading, writing
 from lockstitch.destinations import errors, schemas, service
-from lockstitch.kit.http import StitchRoutes
+from lockstitch.kit.http import Handler, StitchRoutes
 from lockstitch.kit.json import JSONResponse
 
 router = APIRouter(tags=["destinations"])
@@ -27,6 +28,12 @@ _BODY = {
         "content": {"application/json": {"schema": schemas.DestinationIn.model_json_schema()}},
     }
 }
+
+
+def _write(method: str, path: str, summary: str) -> Callable[[Handler], Handler]:
+    """A POST or PUT: it takes a ``DestinationIn`` body (read raw, so documented here), may find
+    it too large, and answers the Destination."""
+    return route(method, path, summary, schemas.DestinationOut, (400, 401, 404, 413), openapi_extra=_BODY)
 
 
 async def _body(request: Request, invalid_message: str) -> Any:
@@ -57,27 +64,13 @@ async def list_destinations(request: Request, who: Auth) -> JSONResponse:
     return JSONResponse(await reading(request, lambda s, ctx: service.list_destinations(s, ctx, who, params)))
 
 
-@route(
-    "POST",
-    "/v4/destinations",
-    "Create a destination",
-    schemas.DestinationOut,
-    (400, 401, 404, 413),
-    openapi_extra=_BODY,
-)
+@_write("POST", "/v4/destinations", "Create a destination")
 async def create_destination(request: Request, who: Auth) -> JSONResponse:
     body = await _body(request, errors.POST_BODY)
     return JSONResponse(await writing(request, lambda s, ctx: service.create_destination(s, ctx, who, body)))
 
 
-@route(
-    "PUT",
-    "/v4/destinations/{destination_id}",
-    "Update a destination",
-    schemas.DestinationOut,
-    (400, 401, 404, 413),
-    openapi_extra=_BODY,
-)
+@_write("PUT", "/v4/destinations/{destination_id}", "Update a destination")
 async def update_destination(request: Request, destination_id: DestinationId, who: Auth) -> JSONResponse:
     body = await _body(request, errors.PUT_BODY)
     return JSONResponse(

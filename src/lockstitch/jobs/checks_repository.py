@@ -60,17 +60,16 @@ class CheckRepository(Repository):
         self, subject: Subject, worker_id: str, now: dt.datetime, lease_until: dt.datetime, limit: int
     ) -> list[int]:
         """Take the lease of up to ``limit`` claimable checks of ``subject``, oldest first."""
-        taken = await leases.claim_due(
+        return await leases.start_oldest(
             self.session,
             CONNECTION_CHECKS,
             worker_id,
+            now,
             lease_until,
             where=[_claimable(subject, now)],
-            order_by=[ConnectionCheck.created_at, ConnectionCheck.id],
             limit=limit,
-            values={"state": CheckState.RUNNING, "start_time": now, "completion_time": None},
+            values={"state": CheckState.RUNNING, "completion_time": None},
         )
-        return list(taken)
 
     async def renew(self, check_id: int, worker_id: str, lease_until: dt.datetime) -> bool:
         return (

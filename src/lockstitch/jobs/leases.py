@@ -132,6 +132,27 @@ async def claim_due(
     return await _take(session, table, found, owner, until, again, values)
 
 
+async def start_oldest(
+    session: AsyncSession,
+    table: LeaseTable,
+    owner: str,
+    now: dt.datetime,
+    until: dt.datetime,
+    *,
+    where: Sequence[Any],
+    limit: int,
+    values: Mapping[str, Any],
+) -> list[int]:
+    """Start up to ``limit`` queued jobs matching ``where``, oldest first (``created_at``, then
+    id, so none waits behind younger ones): take their lease and write ``values`` (their running
+    state) with ``start_time = now``. Returns the ids taken."""
+    order = [table.model.created_at, table.id]
+    values = {**values, "start_time": now}
+    return list(
+        await claim_due(session, table, owner, until, where=where, order_by=order, limit=limit, values=values)
+    )
+
+
 async def claim_row(
     session: AsyncSession,
     table: LeaseTable,

@@ -38,17 +38,16 @@ class ExtractionRepository(Repository):
     async def claim(
         self, worker_id: str, now: dt.datetime, lease_until: dt.datetime, limit: int
     ) -> list[int]:
-        taken = await leases.claim_due(
+        return await leases.start_oldest(
             self.session,
             EXTRACTIONS,
             worker_id,
+            now,
             lease_until,
             where=_PENDING,
-            order_by=[Extraction.created_at, Extraction.id],
             limit=limit,
-            values={"state": ExtractionState.RUNNING, "start_time": now},
+            values={"state": ExtractionState.RUNNING},
         )
-        return list(taken)
 
     async def fail_lapsed(self, now: dt.datetime) -> list[str]:
         """Running extractions whose worker stopped renewing: failed, with the reason."""
