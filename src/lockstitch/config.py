@@ -36,8 +36,8 @@ from pydantic_settings import (
 
 from lockstitch.kit.crypto import Keyring, generate_key
 from lockstitch.kit.errors import ConfigurationError
+from lockstitch.kit.plans import PricingTier
 
-PricingTier = Literal["standard", "premium", "enterprise"]
 DEV_KEYS_FILE = "encryption.keys"
 
 
@@ -47,7 +47,7 @@ class PartnerConfig(BaseModel):
     id: str = Field(min_length=1)
     secret: SecretStr
     name: str = ""
-    default_pricing_tier: PricingTier = "enterprise"
+    default_pricing_tier: PricingTier = PricingTier.ENTERPRISE
 
 
 class ProviderSettings(BaseModel):
@@ -199,7 +199,7 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_format: Literal["console", "json"] = "console"
     max_body_bytes: int = 1_048_576
-    default_pricing_tier: PricingTier = "enterprise"
+    default_pricing_tier: PricingTier = PricingTier.ENTERPRISE
     worker_poll_seconds: float = 1.0
     # Where lockstitch.local-files sources may read from (default: $LOCKSTITCH_HOME/files).
     local_files_root: Path | None = None

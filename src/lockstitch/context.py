@@ -2,16 +2,18 @@
 
 Built once by ``build_context`` and handed to the API (``app.state.ctx``), the worker and the
 CLI commands, so that nothing else constructs engines or reads settings. A router reaches it with
-``context_of(request)`` and reads a bounded JSON body with ``read_body``.
+``context_of(request)``, reads a bounded JSON body with ``read_body``, and runs its service call
+in a read session (``reading``) or one unit of work (``writing``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from lockstitch import __version__
@@ -24,6 +26,8 @@ from lockstitch.kit.json import BodyNotJSON, BodyTooLarge, read_json
 from lockstitch.kit.liveness import process_identity
 from lockstitch.kit.outbound import OutboundPolicy, Resolver
 from lockstitch.kit.outbound_http import GuardedTransport, pinned_transport
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -109,3 +113,18 @@ async def read_body(
         raise invalid() from None
     except BodyTooLarge:
         raise (too_large(limit) if too_large is not None else invalid()) from None
+
+
+async def reading(request: Request, work: Callable[[AsyncSession, Context], Awaitable[T]]) -> T:
+    """``work`` run in a read session of the request's context: what every GET handler does."""
+    ctx = context_of(request)
+    async with ctx.db.read() as session:
+        return await work(session, ctx)
+
+
+async def writing(request: Request, work: Callable[[AsyncSession, Context], Awaitable[T]]) -> T:
+    """``work`` run in one unit of work, committed before its result is returned, so a handler
+    answers only what is stored (a failed commit answers an error, never the new object)."""
+    ctx = context_of(request)
+    async with ctx.db.unit_of_work() as session:
+        return await work(session, ctx)

@@ -28,8 +28,10 @@ from lockstitch.accounts.auth import Principal
 from lockstitch.accounts.repository import TokenRepository
 from lockstitch.accounts.tokens import hash_token
 from lockstitch.context import Context
+from lockstitch.kit.plans import PricingTier
 from lockstitch.kit.time import utcnow
-from lockstitch.models import Account, ConnectionCheck, Destination, Extraction, Source, Stream
+from lockstitch.models import Account, CheckState, ConnectionCheck, Destination, Extraction, Source, Stream
+from lockstitch.models.extraction import COMPLETED
 
 DEMO_EMAIL = "demo@lockstitch.local"
 TOKEN_FILE = "demo-token"  # noqa: S105 - a file name, not a secret
@@ -98,7 +100,7 @@ async def seed_replication(ctx: Context, demo: Demo) -> int | None:
     for sample in DEMO_DATA.glob("*.csv"):
         if not (folder / sample.name).exists():
             (folder / sample.name).write_bytes(sample.read_bytes())
-    who = Principal(demo.account_id, "enterprise", frozenset(), 0)
+    who = Principal(demo.account_id, PricingTier.ENTERPRISE, frozenset(), 0)
     async with ctx.db.unit_of_work() as session:
         has_destination = await session.scalar(
             select(Destination.id).where(Destination.account_id == demo.account_id)
@@ -132,14 +134,19 @@ async def finish_setup(ctx: Context, demo: Demo, source_id: int, say: Callable[[
     from lockstitch.jobs.queue import enqueue_extraction  # noqa: PLC0415
     from lockstitch.streams import service as streams  # noqa: PLC0415
 
-    who = Principal(demo.account_id, "enterprise", frozenset(), 0)
+    who = Principal(demo.account_id, PricingTier.ENTERPRISE, frozenset(), 0)
     say("demo: installing the plugins (first start only) and discovering the sample orders...")
-    check = await _wait_for(ctx, _check_state, source_id, ("succeeded", "failed"))
-    if check != "succeeded":
-        say(
-            f"demo: the demo source's check ended {check}; "
-            f"see GET /v4/sources/{source_id}/last-connection-check"
-        )
+    checked = await _succeeded(
+        ctx,
+        _check_state,
+        source_id,
+        (CheckState.SUCCEEDED, CheckState.FAILED),
+        say,
+        lambda ended: (
+            f"the demo source's check ended {ended}; see GET /v4/sources/{source_id}/last-connection-check"
+        ),
+    )
+    if not checked:
         return
     async with ctx.db.unit_of_work() as session:
         found = list(await session.scalars(select(Stream).where(Stream.source_id == source_id)))
@@ -152,12 +159,15 @@ async def finish_setup(ctx: Context, demo: Demo, source_id: int, say: Callable[[
         extraction, _ = await enqueue_extraction(session, source, "manual", utcnow())
         job_name = extraction.job_name
     say(f"demo: replicating the sample orders into DuckDB (job {job_name})...")
-    state = await _wait_for(ctx, _extraction_state, job_name, ("succeeded", "failed", "cancelled"))
-    if state != "succeeded":
-        say(
-            f"demo: the first replication ended {state}; "
-            f"its log: GET /v4/{demo.account_id}/extractions/{job_name}"
-        )
+    log_path = f"/v4/{demo.account_id}/extractions/{job_name}"
+    if not await _succeeded(
+        ctx,
+        _extraction_state,
+        job_name,
+        COMPLETED,
+        say,
+        lambda ended: f"the first replication ended {ended}; its log: GET {log_path}",
+    ):
         return
     async with ctx.db.read() as session:
         done = await session.scalar(select(Extraction).where(Extraction.job_name == job_name))
@@ -187,6 +197,22 @@ async def _check_state(ctx: Context, source_id: int) -> str | None:
 async def _extraction_state(ctx: Context, job_name: str) -> str | None:
     async with ctx.db.read() as session:
         return await session.scalar(select(Extraction.state).where(Extraction.job_name == job_name))
+
+
+async def _succeeded(
+    ctx: Context,
+    read: Callable[[Context, Any], Awaitable[str | None]],
+    key: Any,
+    ends: tuple[str, ...],
+    say: Callable[[str], None],
+    failure: Callable[[str | None], str],
+) -> bool:
+    """Wait for a job to reach one of ``ends``, the first of which is success; when it ended
+    otherwise (or not in time), say how (``failure(state)``)."""
+    state = await _wait_for(ctx, read, key, ends)
+    if state != ends[0]:
+        say(f"demo: {failure(state)}")
+    return state == ends[0]
 
 
 async def _wait_for(

@@ -8,7 +8,6 @@ import pytest
 
 from lockstitch.catalog.destination_type import DestinationType
 from lockstitch.catalog.loader import load_catalog
-from lockstitch.destinations.views import report_card, type_card
 from tests.stitch_docs import doc_example
 
 SHIPPED = load_catalog()
@@ -32,7 +31,7 @@ def test_shipped_types() -> None:
 
 def test_postgres_card_is_stitchs() -> None:
     reference = next(card for card in STITCH_TYPES if card["type"] == "postgres")
-    card = type_card(_type("postgres"), "standard")
+    card = _type("postgres").type_card("standard")
     assert card["steps"] == reference["steps"]  # properties, flags, json_schema, key order
     assert card == reference
     assert list(card) == list(reference)
@@ -40,13 +39,13 @@ def test_postgres_card_is_stitchs() -> None:
 
 def test_postgres_card_of_a_created_destination_is_stitchs() -> None:
     provided = frozenset(p["name"] for p in CREATED["report_card"]["steps"][0]["properties"] if p["provided"])
-    assert report_card(_type("postgres"), provided) == CREATED["report_card"]
+    assert _type("postgres").card(provided) == CREATED["report_card"]
 
 
 @pytest.mark.parametrize("destination_type", SHIPPED.destination_types(), ids=lambda t: t.type)
 def test_card_shape(destination_type: DestinationType) -> None:
     reference = doc_example("destination-types/get-a-destination-type", "Response")
-    card = type_card(destination_type, "standard")
+    card = destination_type.type_card("standard")
     assert list(card) == list(reference)
     assert list(card["details"]) == list(reference["details"])
     assert [s["type"] for s in card["steps"]] == ["form", "fully_configured"]

@@ -52,7 +52,7 @@ async def test_get_postgres_type_is_stitchs_card(client: httpx.AsyncClient, acco
 async def test_enterprise_type_has_no_access_on_standard(
     client: httpx.AsyncClient, make_account: MakeAccount, ctx: Context
 ) -> None:
-    # Every shipped type is open to every plan; the tier rule is the sources' (TIER_RANK).
+    # Every shipped type is open to every plan; the tier rule is the catalogue's (Details.access_for).
     standard = await make_account("standard")
     cards = (await client.get("/v4/destination-types", headers=standard.headers)).json()
     assert all(c["details"]["access"] for c in cards)

@@ -18,11 +18,12 @@ import pytest
 from sqlalchemy import event, select, update
 
 from lockstitch.context import Context
-from lockstitch.jobs.queue import ACTIVE, enqueue_extraction
+from lockstitch.jobs.queue import enqueue_extraction
 from lockstitch.jobs.schedule import schedule_inputs, schedule_json
 from lockstitch.jobs.scheduler import ScheduleExtractions, due_fire
 from lockstitch.kit.time import parse_timestamp, to_wire, utcnow
 from lockstitch.models import ConnectionCheck, Extraction, Source
+from lockstitch.models.extraction import ACTIVE
 from tests.conftest import AccountHandle, MakeContext
 
 UTC = dt.UTC

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from lockstitch.accounts import errors, schemas, service
-from lockstitch.context import context_of, read_body
+from lockstitch.context import read_body, writing
 from lockstitch.kit.json import JSONResponse
 
 router = APIRouter(tags=["accounts"])
@@ -19,8 +19,6 @@ router = APIRouter(tags=["accounts"])
     openapi_extra=schemas.CREATE_REQUEST,
 )
 async def create_account(request: Request) -> JSONResponse:
-    ctx = context_of(request)
     body = await read_body(request, lambda: errors.invalid_form({}))
-    async with ctx.db.unit_of_work() as session:
-        created = await service.create_partner_account(session, ctx.settings, body)
+    created = await writing(request, lambda s, ctx: service.create_partner_account(s, ctx.settings, body))
     return JSONResponse({"access_token": created.access_token, "stitch_account_id": created.account.id})

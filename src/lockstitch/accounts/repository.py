@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from lockstitch.kit.db import Database
+from lockstitch.kit.db import Database, Repository
 from lockstitch.kit.point_reads import PointQuery
 from lockstitch.kit.time import utcnow
 from lockstitch.models import Account, ApiToken
@@ -23,21 +22,13 @@ class TokenOwner:
     scopes: frozenset[str]
 
 
-class AccountRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class AccountRepository(Repository):
     async def get(self, account_id: int) -> Account | None:
         return await self.session.get(Account, account_id)
 
     async def email_taken(self, email: str) -> bool:
         found = await self.session.scalar(select(Account.id).where(Account.email == email))
         return found is not None
-
-    async def add(self, account: Account) -> Account:
-        self.session.add(account)
-        await self.session.flush()
-        return account
 
     async def list(self) -> list[Account]:
         return list(await self.session.scalars(select(Account).order_by(Account.id)))
@@ -62,15 +53,7 @@ async def find_owner(db: Database, token_hash: str) -> TokenOwner | None:
     return _owner(await db.first(_OWNER, {"token_hash": token_hash}))
 
 
-class TokenRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def add(self, token: ApiToken) -> ApiToken:
-        self.session.add(token)
-        await self.session.flush()
-        return token
-
+class TokenRepository(Repository):
     async def owner_of(self, token_hash: str) -> TokenOwner | None:
         row = (await self.session.execute(_OWNER.statement, {"token_hash": token_hash})).first()
         return _owner(row._asdict() if row else None)

@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lockstitch.accounts import errors, tokens
 from lockstitch.accounts.repository import AccountRepository, TokenRepository
 from lockstitch.config import Settings
+from lockstitch.kit.plans import PricingTier
 from lockstitch.kit.time import utcnow
 from lockstitch.models import Account, ApiToken
 
 REGIONS = ("us-east-1", "eu-central-1")
-TIERS = ("standard", "premium", "enterprise")
+TIERS = tuple(PricingTier)  # what the CLI offers for --tier
 KNOWN_SCOPES = frozenset({"credentials:read"})
 _EMAIL = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
 _TEXT_FIELDS = {"first_name": 200, "last_name": 200, "company": 200}
@@ -44,7 +45,7 @@ async def create_account(
     first_name: str = "",
     last_name: str = "",
     region: str = "us-east-1",
-    pricing_tier: str = "enterprise",
+    pricing_tier: str = PricingTier.ENTERPRISE,
     partner_id: str | None = None,
 ) -> NewAccount:
     """Create an account and its first API token. Raises ``ExistingUser`` for a taken email."""

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from lockstitch.kit.plans import PricingTier, meets
+
 PropertyType = Literal[
     "user_provided",
     "read_only",
@@ -36,13 +38,20 @@ class StepDef(_Strict):
 
 
 class Details(_Strict):
-    pricing_tier: Literal["standard", "premium", "enterprise"] = "standard"
+    pricing_tier: PricingTier = PricingTier.STANDARD
     pipeline_state: Literal["alpha", "beta", "released", "deprecated"] = "released"
     default_start_date: str | None = None
     default_scheduling_interval: int | None = 60
     protocol: str
     access: bool = True
     image_version: str | None = None
+
+    def access_for(self, account_tier: str) -> bool:
+        """Stitch's ``details.access`` for an account: its plan meets the type's tier and the
+        type is usable (not switched off, not alpha or deprecated)."""
+        if not self.access or self.pipeline_state in ("alpha", "deprecated"):
+            return False
+        return meets(account_tier, self.pricing_tier)
 
 
 class ConfigMapping(_Strict):
@@ -147,12 +156,17 @@ class OAuthDef(_Strict):
     client_auth_property: str | None = None
 
 
-class SourceTypeFile(_Strict):
+class TypeFile(_Strict):
+    """What a source-type and a destination-type file both hold: the card's steps and details."""
+
     type: str = Field(min_length=1, max_length=200)
     description: str = ""
     steps: list[StepDef] = Field(min_length=1)
     details: Details
     upgrade_available: dict[str, str] | None = None
+
+
+class SourceTypeFile(TypeFile):
     # Values the system fills for read-only properties at creation, as templates over
     # {account_id}, {source_id}, {image_version}.
     system_values: dict[str, str] = Field(default_factory=dict)
@@ -205,12 +219,7 @@ def writes_back_problem(definition: SourceTypeFile) -> str | None:
     return None
 
 
-class DestinationTypeFile(_Strict):
+class DestinationTypeFile(TypeFile):
     """One destination type: its report card (``form -> fully_configured``), details, target."""
 
-    type: str = Field(min_length=1, max_length=200)
-    description: str = ""
-    steps: list[StepDef] = Field(min_length=1)
-    details: Details
-    upgrade_available: dict[str, str] | None = None
     target: TargetDef | None = None

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from lockstitch.catalog.models import PropertyDef, StepDef
 
 
@@ -53,9 +55,10 @@ def current_step(steps: list[StepDef], facts: SourceFacts) -> tuple[int, str]:
     return len(steps), steps[-1].type
 
 
-def property_json(prop: PropertyDef, provided: bool) -> dict[str, Any]:
-    """One Property object, keys in Stitch's order."""
-    return {
+def property_json(prop: PropertyDef, provided: bool, *, tap_mutable: bool = True) -> dict[str, Any]:
+    """One Property object, keys in Stitch's order. Destination cards' Property objects carry no
+    ``tap_mutable`` (Stitch's ``destination-types`` examples), so they pass ``tap_mutable=False``."""
+    rendered = {
         "name": prop.name,
         "is_required": prop.is_required,
         "is_credential": prop.is_credential,
@@ -63,21 +66,46 @@ def property_json(prop: PropertyDef, provided: bool) -> dict[str, Any]:
         "property_type": prop.property_type,
         "json_schema": prop.json_schema,
         "provided": provided,
-        "tap_mutable": prop.tap_mutable,
     }
+    if tap_mutable:
+        rendered["tap_mutable"] = prop.tap_mutable
+    return rendered
+
+
+# The schemas of ``property_json`` for the OpenAPI document (named as it names them; no
+# docstrings, which would become schema descriptions): destination cards', then source cards'.
+class DestinationPropertyOut(BaseModel):
+    name: str
+    is_required: bool
+    is_credential: bool
+    system_provided: bool
+    property_type: str
+    json_schema: dict[str, Any] | None
+    provided: bool
+
+
+class PropertyOut(DestinationPropertyOut):
+    tap_mutable: bool
 
 
 class CardRenderer:
     """Pre-renders every property twice (provided / not provided) so a card costs one list
     comprehension per step. The pieces are shared between responses and never mutated."""
 
-    def __init__(self, source_type: str, steps: list[StepDef]) -> None:
+    def __init__(self, source_type: str, steps: list[StepDef], *, tap_mutable: bool = True) -> None:
         self.source_type = source_type
         self.steps = steps
         self._rendered = [
             (
                 step.type,
-                [(p.name, property_json(p, False), property_json(p, True)) for p in step.properties],
+                [
+                    (
+                        p.name,
+                        property_json(p, False, tap_mutable=tap_mutable),
+                        property_json(p, True, tap_mutable=tap_mutable),
+                    )
+                    for p in step.properties
+                ],
             )
             for step in steps
         ]

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import jsonschema_rs
 
-from lockstitch.catalog.models import PropertyDef, SourceTypeFile
+from lockstitch.catalog.models import PropertyDef, SourceTypeFile, StepDef, TypeFile
 from lockstitch.catalog.report_card import CardRenderer, SourceFacts
 
-TIER_RANK = {"standard": 0, "premium": 1, "enterprise": 2}
 # Stitch's platform fills `product` on every source; it is not on any report card.
 IMPLICIT_READ_ONLY = {"product": "pipeline"}
 
@@ -32,20 +31,39 @@ class PropertySpec:
         return bool(self.validator.is_valid(value))
 
 
-class SourceType:
-    def __init__(self, definition: SourceTypeFile, origin: str) -> None:
+def property_specs(steps: list[StepDef]) -> dict[str, PropertySpec]:
+    """Every property of a type's card by name, with its step and its compiled ``json_schema``
+    (formats checked), built once when the catalogue loads."""
+    specs: dict[str, PropertySpec] = {}
+    for step in steps:
+        for prop in step.properties:
+            schema = prop.json_schema
+            validator = (
+                jsonschema_rs.validator_for(schema, validate_formats=True) if schema is not None else None
+            )
+            specs[prop.name] = PropertySpec(prop, step.type, validator)
+    return specs
+
+
+Definition = TypeVar("Definition", bound=TypeFile)
+
+
+class CardType(Generic[Definition]):
+    """A loaded type of either kind: its definition, the file it came from, its properties'
+    validators and its card renderer (destination cards carry no ``tap_mutable``)."""
+
+    def __init__(self, definition: Definition, origin: str, *, tap_mutable: bool) -> None:
         self.definition = definition
         self.origin = origin
         self.type = definition.type
         self.details = definition.details
-        self.properties: dict[str, PropertySpec] = {}
-        for step in definition.steps:
-            for prop in step.properties:
-                schema = prop.json_schema
-                validator = (
-                    jsonschema_rs.validator_for(schema, validate_formats=True) if schema is not None else None
-                )
-                self.properties[prop.name] = PropertySpec(prop, step.type, validator)
+        self.properties = property_specs(definition.steps)
+        self.renderer = CardRenderer(self.type, definition.steps, tap_mutable=tap_mutable)
+
+
+class SourceType(CardType[SourceTypeFile]):
+    def __init__(self, definition: SourceTypeFile, origin: str) -> None:
+        super().__init__(definition, origin, tap_mutable=True)
         unfillable = [
             name
             for name, spec in self.properties.items()
@@ -58,7 +76,6 @@ class SourceType:
             # A source of this type could never leave its step: nobody may set these values.
             raise ValueError(f"required read-only properties need system_values: {', '.join(unfillable)}")
         self.step_types = [s.type for s in definition.steps]
-        self.renderer = CardRenderer(self.type, definition.steps)
         self._details_json = {
             access: {**self.details.model_dump(), "access": access} for access in (True, False)
         }
@@ -73,10 +90,7 @@ class SourceType:
         return "oauth" in self.step_types
 
     def access_for(self, account_tier: str) -> bool:
-        """Stitch's ``details.access``: the plan meets the tier and the type is usable."""
-        if not self.details.access or self.details.pipeline_state in ("alpha", "deprecated"):
-            return False
-        return TIER_RANK[account_tier] >= TIER_RANK[self.details.pricing_tier]
+        return self.details.access_for(account_tier)
 
     def type_card(self, account_tier: str) -> dict[str, Any]:
         """``GET /v4/source-types/{type}``: the template card with details and upgrade info."""

@@ -6,16 +6,19 @@ FastAPI's validation body; their schema in the OpenAPI document is ``schemas.Des
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 
 from lockstitch.accounts.auth import Auth
-from lockstitch.context import context_of, read_body
+from lockstitch.context import context_of, read_body, reading, writing
 from lockstitch.destinations import errors, schemas, service
+from lockstitch.kit.http import Handler, StitchRoutes
 from lockstitch.kit.json import JSONResponse
 
 router = APIRouter(tags=["destinations"])
+route = StitchRoutes(router, schemas.error_responses)
 DestinationId = Annotated[
     str, Path(description="Numeric destination id", json_schema_extra={"pattern": "^[0-9]+$"})
 ]
@@ -27,96 +30,75 @@ _BODY = {
 }
 
 
+def _write(method: str, path: str, summary: str) -> Callable[[Handler], Handler]:
+    """A POST or PUT: it takes a ``DestinationIn`` body (read raw, so documented here), may find
+    it too large, and answers the Destination."""
+    return route(method, path, summary, schemas.DestinationOut, (400, 401, 404, 413), openapi_extra=_BODY)
+
+
 async def _body(request: Request, invalid_message: str) -> Any:
     return await read_body(request, lambda: errors.invalid_body(invalid_message), errors.body_too_large)
 
 
-@router.get(
-    "/v4/destination-types",
-    summary="List destination types",
-    response_model=None,
-    responses={200: {"model": list[schemas.DestinationTypeCard]}, **schemas.error_responses(401, 404)},
+@route(
+    "GET", "/v4/destination-types", "List destination types", list[schemas.DestinationTypeCard], (401, 404)
 )
 async def list_destination_types(request: Request, who: Auth) -> JSONResponse:
     return JSONResponse(service.list_types(context_of(request), who))
 
 
-@router.get(
+@route(
+    "GET",
     "/v4/destination-types/{destination_type}",
-    summary="Get a destination type",
-    response_model=None,
-    responses={200: {"model": schemas.DestinationTypeCard}, **schemas.error_responses(401, 404)},
+    "Get a destination type",
+    schemas.DestinationTypeCard,
+    (401, 404),
 )
 async def get_destination_type(request: Request, destination_type: str, who: Auth) -> JSONResponse:
     return JSONResponse(service.get_type(context_of(request), who, destination_type))
 
 
-@router.get(
-    "/v4/destinations",
-    summary="List destinations",
-    response_model=None,
-    responses={200: {"model": list[schemas.DestinationOut]}, **schemas.error_responses(400, 401, 404)},
-)
+@route("GET", "/v4/destinations", "List destinations", list[schemas.DestinationOut], (400, 401, 404))
 async def list_destinations(request: Request, who: Auth) -> JSONResponse:
-    ctx = context_of(request)
     params = dict(request.query_params)
-    async with ctx.db.read() as session:
-        return JSONResponse(await service.list_destinations(session, ctx, who, params))
+    return JSONResponse(await reading(request, lambda s, ctx: service.list_destinations(s, ctx, who, params)))
 
 
-@router.post(
-    "/v4/destinations",
-    summary="Create a destination",
-    response_model=None,
-    openapi_extra=_BODY,
-    responses={200: {"model": schemas.DestinationOut}, **schemas.error_responses(400, 401, 404, 413)},
-)
+@_write("POST", "/v4/destinations", "Create a destination")
 async def create_destination(request: Request, who: Auth) -> JSONResponse:
-    ctx = context_of(request)
     body = await _body(request, errors.POST_BODY)
-    async with ctx.db.unit_of_work() as session:
-        created = await service.create_destination(session, ctx, who, body)
-    return JSONResponse(created)
+    return JSONResponse(await writing(request, lambda s, ctx: service.create_destination(s, ctx, who, body)))
 
 
-@router.put(
-    "/v4/destinations/{destination_id}",
-    summary="Update a destination",
-    response_model=None,
-    openapi_extra=_BODY,
-    responses={200: {"model": schemas.DestinationOut}, **schemas.error_responses(400, 401, 404, 413)},
-)
+@_write("PUT", "/v4/destinations/{destination_id}", "Update a destination")
 async def update_destination(request: Request, destination_id: DestinationId, who: Auth) -> JSONResponse:
-    ctx = context_of(request)
     body = await _body(request, errors.PUT_BODY)
-    async with ctx.db.unit_of_work() as session:
-        updated = await service.update_destination(session, ctx, who, destination_id, body)
-    return JSONResponse(updated)
+    return JSONResponse(
+        await writing(request, lambda s, ctx: service.update_destination(s, ctx, who, destination_id, body))
+    )
 
 
-@router.delete(
+@route(
+    "DELETE",
     "/v4/destinations/{destination_id}",
-    summary="Delete a destination",
-    response_model=None,
-    responses={
-        200: {"content": {"application/json": {"schema": {"type": "object"}}}},
-        **schemas.error_responses(400, 401, 404),
-    },
+    "Delete a destination",
+    {"content": {"application/json": {"schema": {"type": "object"}}}},
+    (400, 401, 404),
 )
 async def delete_destination(request: Request, destination_id: DestinationId, who: Auth) -> JSONResponse:
-    ctx = context_of(request)
-    async with ctx.db.unit_of_work() as session:
-        deleted = await service.delete_destination(session, who, destination_id)
-    return JSONResponse(deleted)
+    return JSONResponse(
+        await writing(request, lambda s, _: service.delete_destination(s, who, destination_id))
+    )
 
 
-@router.get(
+@route(
+    "GET",
     "/v4/destinations/{destination_id}/last-connection-check",
-    summary="The destination's last connection check",
-    response_model=None,
-    responses={200: {"model": schemas.ConnectionCheckOut}, **schemas.error_responses(400, 401, 404)},
+    "The destination's last connection check",
+    schemas.ConnectionCheckOut,
+    (400, 401, 404),
 )
 async def last_connection_check(request: Request, destination_id: DestinationId, who: Auth) -> JSONResponse:
-    ctx = context_of(request)
-    async with ctx.db.read() as session:
-        return JSONResponse(await service.last_connection_check(session, who, destination_id))
+    return JSONResponse(
+        await reading(request, lambda s, _: service.last_connection_check(s, who, destination_id))
+    )

@@ -4,22 +4,16 @@ Stitch keeps destination values as strings and shows them so (``"ssl": false`` i
 back as ``"ssl": "false"``), while the card's ``json_schema`` may say ``boolean`` (postgres ``ssl``)
 or a string pattern (``port``). So a value is accepted when its string form, or the JSON value that
 string spells (``"false"`` -> ``false``, ``"5432"`` -> ``5432``), validates; it is stored as the
-string. Otherwise the rules are the sources' (``sources.properties``):
-
-* unknown names are rejected; ``read_only`` ones cannot be set (re-sending the value is a no-op);
-* ``user_provided_immutable`` cannot change once set;
-* ``null`` clears an optional property; a required one cannot be cleared;
-* an empty string, a NUL character, a number with a fraction, an array or an object is no value.
-
-Rejections are collected so the client hears every bad name at once; values are never echoed.
+string; a number with a fraction, an array or an object has no string form, so it is no value.
+The rest of the rules are every card's (``catalog.property_rules``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from lockstitch.catalog import property_rules
 from lockstitch.catalog.destination_type import DestinationType
 from lockstitch.catalog.source_type import PropertySpec
 
@@ -31,13 +25,6 @@ DEFAULTS: dict[str, dict[str, str]] = {"postgres": {"encryption_type": "none"}}
 UNSUPPORTED: dict[str, dict[str, tuple[str, str]]] = {
     "postgres": {"encryption_type": ("ssh", "ssh is not supported: Lockstitch connects directly")},
 }
-
-
-@dataclass
-class PropertyChanges:
-    plain: dict[str, str | None] = field(default_factory=dict)  # name -> value (None clears)
-    secrets: dict[str, str | None] = field(default_factory=dict)  # credentials: name -> value
-    bad: list[str] = field(default_factory=list)
 
 
 def wire_string(value: Any) -> str | None:
@@ -67,41 +54,8 @@ def is_valid(spec: PropertySpec, text: str) -> bool:
     return typed is not text and spec.is_valid(typed)
 
 
-def review(
-    destination_type: DestinationType,
-    incoming: Mapping[str, Any],
-    current: Mapping[str, Any],
-    current_secrets: frozenset[str],
-) -> PropertyChanges:
-    changes = PropertyChanges()
-    for name, value in incoming.items():
-        spec = destination_type.properties.get(name)
-        if spec is None:
-            changes.bad.append(name)
-            continue
-        definition = spec.definition
-        is_set = current.get(name) is not None or name in current_secrets
-        target = changes.secrets if definition.is_credential else changes.plain
-        text = wire_string(value)
-        if definition.property_type == "read_only":
-            if text != current.get(name):
-                changes.bad.append(name)
-            continue
-        if value is None:
-            if is_set and (definition.is_required or definition.property_type == "user_provided_immutable"):
-                changes.bad.append(name)
-            elif is_set:
-                target[name] = None
-            continue
-        if text is None or text == "" or "\x00" in text or not is_valid(spec, text):
-            changes.bad.append(name)
-            continue
-        if definition.property_type == "user_provided_immutable" and is_set:
-            if definition.is_credential or text != current.get(name):
-                changes.bad.append(name)
-            continue
-        target[name] = text
-    return changes
+# The rules of ``catalog.property_rules``: values kept as ``wire_string``s.
+RULES = property_rules.ValueRules(stored=wire_string, valid=lambda spec, _, text: is_valid(spec, text))
 
 
 def with_defaults(destination_type: DestinationType, plain: dict[str, str | None]) -> dict[str, str | None]:

@@ -6,15 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from lockstitch.models import Account, ConnectionCheck, Destination, Source
+from lockstitch.kit.db import Repository
+from lockstitch.models import Account, CheckState, ConnectionCheck, Destination, Source
 
 
-class DestinationRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class DestinationRepository(Repository):
     async def get(
         self, account_id: int, destination_id: int, *, for_update: bool = False
     ) -> Destination | None:
@@ -77,21 +74,12 @@ class DestinationRepository:
         ).first()
         return (row is not None, row[0] if row is not None else None)
 
-    async def add(self, destination: Destination) -> Destination:
-        self.session.add(destination)
-        await self.session.flush()
-        return destination
-
-    async def add_check(self, check: ConnectionCheck) -> None:
-        self.session.add(check)
-        await self.session.flush()
-
     async def drop_pending_checks(self, destination_id: int) -> None:
         """Checks still queued for a destination whose properties change: a new one replaces them
         (a check already running finishes and is recorded, but is no longer the last one)."""
         await self.session.execute(
             delete(ConnectionCheck).where(
-                ConnectionCheck.destination_id == destination_id, ConnectionCheck.state == "pending"
+                ConnectionCheck.destination_id == destination_id, ConnectionCheck.state == CheckState.PENDING
             )
         )
 

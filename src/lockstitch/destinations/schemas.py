@@ -6,11 +6,12 @@ against them). There is no field for a credential value anywhere here.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel
 
+from lockstitch.catalog.report_card import DestinationPropertyOut
 from lockstitch.jobs.check_views import ConnectionCheckOut
+from lockstitch.jobs.connection_views import ConnectionKeysOut
+from lockstitch.kit.http import ERROR_DESCRIPTIONS, ErrorDocs, error_docs
 
 __all__ = [
     "ConnectionCheckOut",
@@ -19,16 +20,6 @@ __all__ = [
     "DestinationTypeCard",
     "error_responses",
 ]
-
-
-class DestinationPropertyOut(BaseModel):
-    name: str
-    is_required: bool
-    is_credential: bool
-    system_provided: bool
-    property_type: str
-    json_schema: dict[str, Any] | None
-    provided: bool
 
 
 class DestinationStepOut(BaseModel):
@@ -54,18 +45,15 @@ class DestinationTypeCard(DestinationReportCard):
     details: DestinationDetailsOut
 
 
-class DestinationOut(BaseModel):
+class DestinationKeysOut(BaseModel):
+    """The Destination object's own keys, before the shared ones (``jobs.connection_views``)."""
+
     description: str | None
     properties: dict[str, str]
     updated_at: str
-    check_job_name: str | None = None
-    name: str
-    type: str
-    deleted_at: str | None
-    system_paused_at: str | None
-    stitch_client_id: int
-    paused_at: str | None
-    id: int
+
+
+class DestinationOut(ConnectionKeysOut, DestinationKeysOut):
     display_name: str | None
     created_at: str
     report_card: DestinationReportCard
@@ -81,20 +69,10 @@ class DestinationIn(BaseModel):
     ignore_unmapped_sources: bool | None = None
 
 
-_DESCRIPTIONS = {
-    400: "Invalid request (the message says why)",
-    401: "Missing or invalid API access token",
-    404: "Unknown path, method not allowed, or nothing to show",
-    413: "Request body too large",
-}
+_STRING = {"application/json": {"schema": {"type": "string"}}}
+_DESCRIPTIONS = {**ERROR_DESCRIPTIONS, 400: "Invalid request (the message says why)"}
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def error_responses(*statuses: int) -> ErrorDocs:
     """Destination errors are bare JSON strings (spec 2.3)."""
-    return {
-        status: {
-            "description": _DESCRIPTIONS[status],
-            "content": {"application/json": {"schema": {"type": "string"}}},
-        }
-        for status in statuses
-    }
+    return error_docs(_DESCRIPTIONS, statuses, lambda _: {"content": _STRING})

@@ -7,7 +7,6 @@ queues a connection check in the same transaction (``tasks.CheckDestinations`` r
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,22 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.accounts.auth import Principal
 from lockstitch.catalog.destination_type import DestinationType
+from lockstitch.catalog.property_rules import PropertyChanges
 from lockstitch.context import Context
 from lockstitch.destinations import credentials, errors, local
-from lockstitch.destinations.properties import (
-    PropertyChanges,
-    missing_required,
-    review,
-    unsupported,
-    with_defaults,
-)
+from lockstitch.destinations.properties import RULES, missing_required, unsupported, with_defaults
 from lockstitch.destinations.repository import DestinationRepository
 from lockstitch.destinations.targets import target_config
-from lockstitch.destinations.views import access_for, destination_json, provided_names, type_card
+from lockstitch.destinations.views import destination_json, provided_names
 from lockstitch.jobs.check_views import check_json
+from lockstitch.jobs.checks_repository import queued_check
 from lockstitch.kit.ids import parse_id
+from lockstitch.kit.plans import PricingTier
 from lockstitch.kit.time import utcnow
-from lockstitch.models import ConnectionCheck, Destination
+from lockstitch.models import Destination
 
 POST_KEYS = frozenset({"type", "name", "description", "properties", "ignore_unmapped_sources"})
 PUT_KEYS = POST_KEYS
@@ -49,7 +45,7 @@ __all__ = [
     "update_destination",
 ]
 # Live destinations an account may have, by pricing tier (Stitch: a Standard plan allows one).
-LIMITS: dict[str, int] = {"standard": 1}
+LIMITS: dict[str, int] = {PricingTier.STANDARD.value: 1}
 MAX_NAME = 500
 MAX_DESCRIPTION = 10_000
 
@@ -118,12 +114,7 @@ def _checked(destination_type: DestinationType, changes: PropertyChanges, wareho
 
 
 def _apply(ctx: Context, destination: Destination, changes: PropertyChanges) -> None:
-    properties = dict(destination.properties)
-    for name, value in changes.plain.items():
-        if value is None:
-            properties.pop(name, None)
-        else:
-            properties[name] = value
+    properties = changes.applied_to(destination.properties)
     destination.properties = properties
     if changes.secrets:
         sealed = dict(destination.credentials)
@@ -138,17 +129,8 @@ def _apply(ctx: Context, destination: Destination, changes: PropertyChanges) -> 
 async def _queue_check(repo: DestinationRepository, destination: Destination) -> None:
     """A new connection check for the destination, in the caller's transaction."""
     await repo.drop_pending_checks(destination.id)
-    name = f"{destination.account_id}.{destination.id}.check.{uuid.uuid4()}"
-    await repo.add_check(
-        ConnectionCheck(
-            account_id=destination.account_id,
-            destination_id=destination.id,
-            name=name,
-            state="pending",
-            created_at=utcnow(),
-        )
-    )
-    destination.check_job_name = name
+    check = await repo.add(queued_check(destination, utcnow()))
+    destination.check_job_name = check.name
 
 
 async def create_destination(
@@ -158,9 +140,9 @@ async def create_destination(
     if parsed.type is None:
         raise errors.invalid_body(errors.POST_BODY)
     destination_type = _known_type(ctx, parsed.type)
-    if not access_for(destination_type, who.pricing_tier):
+    if not destination_type.details.access_for(who.pricing_tier):
         raise errors.type_access_denied(destination_type.type)
-    changes = review(destination_type, parsed.properties, {}, frozenset())
+    changes = RULES.review(destination_type.properties, parsed.properties, {}, frozenset())
     _checked(destination_type, changes, local.Warehouse.of(ctx.settings, who.account_id))
     changes.plain = with_defaults(destination_type, changes.plain)
     provided = frozenset(n for n, v in {**changes.plain, **changes.secrets}.items() if v is not None)
@@ -210,8 +192,11 @@ async def update_destination(
     if destination_type is None:
         raise errors.invalid_type(destination.type)
 
-    changes = review(
-        destination_type, parsed.properties, destination.properties, frozenset(destination.credentials)
+    changes = RULES.review(
+        destination_type.properties,
+        parsed.properties,
+        destination.properties,
+        frozenset(destination.credentials),
     )
     _checked(destination_type, changes, local.Warehouse.of(ctx.settings, who.account_id))
     provided = (provided_names(destination) | {n for n, v in changes.plain.items() if v is not None}) | {
@@ -290,14 +275,14 @@ async def last_connection_check(session: AsyncSession, who: Principal, raw_id: s
 
 
 def list_types(ctx: Context, who: Principal) -> list[dict[str, Any]]:
-    return [type_card(t, who.pricing_tier) for t in ctx.catalog.destination_types()]
+    return [t.type_card(who.pricing_tier) for t in ctx.catalog.destination_types()]
 
 
 def get_type(ctx: Context, who: Principal, name: str) -> dict[str, Any]:
     found = ctx.catalog.destination_type(name)
     if found is None:
         raise errors.unknown_type(name)
-    return type_card(found, who.pricing_tier)
+    return found.type_card(who.pricing_tier)
 
 
 async def destination_for_source(

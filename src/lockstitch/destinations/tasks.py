@@ -15,21 +15,18 @@ stay null: there is no tap.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Coroutine
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.context import Context
 from lockstitch.destinations import credentials, local
 from lockstitch.destinations.probes import Outcome, probe
+from lockstitch.jobs.check_runner import CheckRunner
 from lockstitch.jobs.checks_repository import CheckRepository
-from lockstitch.jobs.leased_runner import LeasedRunner
 from lockstitch.kit.crypto import DecryptionError
 from lockstitch.kit.logging import get_logger
 from lockstitch.kit.time import utcnow
-from lockstitch.models import ConnectionCheck, Destination
+from lockstitch.models import CheckState, ConnectionCheck, Destination
 
 log = get_logger("lockstitch.destinations")
 # A reachability probe answers within seconds or not at all; a worker must not wait longer.
@@ -37,8 +34,10 @@ PROBE_TIMEOUT_SECONDS = 10.0
 CheckItem = tuple[ConnectionCheck, Destination]
 
 
-class CheckDestinations(LeasedRunner[CheckItem]):
+class CheckDestinations(CheckRunner[Destination]):
     name = "destinations.check"
+    subject = "destination"
+    model = Destination
     noun = "destination check"
     inline = True
 
@@ -52,23 +51,8 @@ class CheckDestinations(LeasedRunner[CheckItem]):
         # Long enough that a probe ends well within it, renewed or not.
         return max(float(ctx.settings.runner.lease_seconds), self._probe_seconds(ctx) * 3)
 
-    async def any_due(self, session: AsyncSession, now: dt.datetime) -> bool:
-        return await CheckRepository(session).any_claimable("destination", now)
-
-    async def claim(
-        self, session: AsyncSession, worker_id: str, now: dt.datetime, until: dt.datetime, room: int
-    ) -> list[int]:
-        return await CheckRepository(session).claim("destination", worker_id, now, until, room)
-
-    async def load(self, ctx: Context, worker_id: str, item_id: int) -> CheckItem | None:
-        async with ctx.db.read() as session:
-            return await CheckRepository(session).get_with_destination(item_id)
-
     def work(self, ctx: Context, worker_id: str, item: CheckItem) -> Coroutine[Any, Any, object]:
         return self._check(ctx, worker_id, item)
-
-    async def renew(self, session: AsyncSession, worker_id: str, item: CheckItem, until: dt.datetime) -> bool:
-        return await CheckRepository(session).renew(item[0].id, worker_id, until)
 
     async def crashed(self, ctx: Context, worker_id: str, item: CheckItem, exc: Exception) -> None:
         await self._finish(
@@ -105,7 +89,7 @@ class CheckDestinations(LeasedRunner[CheckItem]):
     async def _finish(self, ctx: Context, check: ConnectionCheck, worker_id: str, outcome: Outcome) -> None:
         status = 0 if outcome.ok else 1
         values: dict[str, Any] = {
-            "state": "succeeded" if outcome.ok else "failed",
+            "state": CheckState.SUCCEEDED if outcome.ok else CheckState.FAILED,
             "completion_time": utcnow(),
             "check_exit_status": status,
             "target_exit_status": status,

@@ -12,12 +12,12 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from lockstitch.kit.time import to_wire
-from lockstitch.models import ConnectionCheck
+from lockstitch.models import CheckState, ConnectionCheck
 
 
 def check_json(check: ConnectionCheck) -> dict[str, Any]:
     # A queued check reads "running" (see models.ConnectionCheck): clients poll until it is not.
-    status = "running" if check.state in ("pending", "running") else check.state
+    status = CheckState.RUNNING if check.state in (CheckState.PENDING, CheckState.RUNNING) else check.state
     exits = (
         check.check_exit_status,
         check.discovery_exit_status,

@@ -10,17 +10,19 @@ worker still holds it.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+import uuid
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.jobs import leases
 from lockstitch.jobs.leases import CONNECTION_CHECKS
-from lockstitch.models import ConnectionCheck, Destination, Source
+from lockstitch.kit.db import Repository
+from lockstitch.models import CheckState, ConnectionCheck, Destination, Source
 
 # What a check exercises: a source (discovery) or a destination (a probe).
 Subject = Literal["source", "destination"]
+Checked = TypeVar("Checked", Source, Destination)
 
 
 def _claimable(subject: Subject, now: dt.datetime) -> Any:
@@ -29,16 +31,27 @@ def _claimable(subject: Subject, now: dt.datetime) -> Any:
     return and_(
         column.is_not(None),
         or_(
-            ConnectionCheck.state == "pending",
-            and_(ConnectionCheck.state == "running", CONNECTION_CHECKS.lapsed(now)),
+            ConnectionCheck.state == CheckState.PENDING,
+            and_(ConnectionCheck.state == CheckState.RUNNING, CONNECTION_CHECKS.lapsed(now)),
         ),
     )
 
 
-class CheckRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+def queued_check(subject: Source | Destination, now: dt.datetime) -> ConnectionCheck:
+    """A new pending check of a source or a destination, named ``{client}.{id}.check.{uuid}``
+    for both; the caller adds it and points the subject's ``check_job_name`` at it."""
+    is_source = isinstance(subject, Source)
+    return ConnectionCheck(
+        account_id=subject.account_id,
+        source_id=subject.id if is_source else None,
+        destination_id=None if is_source else subject.id,
+        name=f"{subject.account_id}.{subject.id}.check.{uuid.uuid4()}",
+        state=CheckState.PENDING,
+        created_at=now,
+    )
 
+
+class CheckRepository(Repository):
     async def any_claimable(self, subject: Subject, now: dt.datetime) -> bool:
         """Read-only (``leases.any_due``)."""
         return await leases.any_due(self.session, CONNECTION_CHECKS, [_claimable(subject, now)])
@@ -47,17 +60,16 @@ class CheckRepository:
         self, subject: Subject, worker_id: str, now: dt.datetime, lease_until: dt.datetime, limit: int
     ) -> list[int]:
         """Take the lease of up to ``limit`` claimable checks of ``subject``, oldest first."""
-        taken = await leases.claim_due(
+        return await leases.start_oldest(
             self.session,
             CONNECTION_CHECKS,
             worker_id,
+            now,
             lease_until,
             where=[_claimable(subject, now)],
-            order_by=[ConnectionCheck.created_at, ConnectionCheck.id],
             limit=limit,
-            values={"state": "running", "start_time": now, "completion_time": None},
+            values={"state": CheckState.RUNNING, "completion_time": None},
         )
-        return list(taken)
 
     async def renew(self, check_id: int, worker_id: str, lease_until: dt.datetime) -> bool:
         return (
@@ -68,21 +80,13 @@ class CheckRepository:
         """Record a check's outcome and release its lease, only if this worker still holds it."""
         return await leases.finish(self.session, CONNECTION_CHECKS, check_id, worker_id, values) is not None
 
-    async def get_with_source(self, check_id: int) -> tuple[ConnectionCheck, Source] | None:
+    async def get_with(self, model: type[Checked], check_id: int) -> tuple[ConnectionCheck, Checked] | None:
+        """The check and what it checks (a ``Source`` or a ``Destination``)."""
+        subject_id = ConnectionCheck.source_id if model is Source else ConnectionCheck.destination_id
         row = (
             await self.session.execute(
-                select(ConnectionCheck, Source)
-                .join(Source, Source.id == ConnectionCheck.source_id)
-                .where(ConnectionCheck.id == check_id)
-            )
-        ).first()
-        return (row[0], row[1]) if row else None
-
-    async def get_with_destination(self, check_id: int) -> tuple[ConnectionCheck, Destination] | None:
-        row = (
-            await self.session.execute(
-                select(ConnectionCheck, Destination)
-                .join(Destination, Destination.id == ConnectionCheck.destination_id)
+                select(ConnectionCheck, model)
+                .join(model, model.id == subject_id)
                 .where(ConnectionCheck.id == check_id)
             )
         ).first()
@@ -98,9 +102,9 @@ class CheckRepository:
             return
         await self.session.execute(
             update(ConnectionCheck)
-            .where(ConnectionCheck.name == source.check_job_name, ConnectionCheck.state == "pending")
+            .where(ConnectionCheck.name == source.check_job_name, ConnectionCheck.state == CheckState.PENDING)
             .values(
-                state="failed",
+                state=CheckState.FAILED,
                 start_time=now,
                 completion_time=now,
                 check_exit_status=1,

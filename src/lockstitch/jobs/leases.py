@@ -45,7 +45,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -140,6 +140,27 @@ async def claim_due(
     return await _take(session, table, found, owner, until, again, values)
 
 
+async def start_oldest(
+    session: AsyncSession,
+    table: LeaseTable,
+    owner: str,
+    now: dt.datetime,
+    until: dt.datetime,
+    *,
+    where: Sequence[Any],
+    limit: int,
+    values: Mapping[str, Any],
+) -> list[int]:
+    """Start up to ``limit`` queued jobs matching ``where``, oldest first (``created_at``, then
+    id, so none waits behind younger ones): take their lease and write ``values`` (their running
+    state) with ``start_time = now``. Returns the ids taken."""
+    order = [table.model.created_at, table.id]
+    values = {**values, "start_time": now}
+    return list(
+        await claim_due(session, table, owner, until, where=where, order_by=order, limit=limit, values=values)
+    )
+
+
 async def claim_row(
     session: AsyncSession,
     table: LeaseTable,
@@ -177,21 +198,25 @@ async def _take(
     return {row_id: found[row_id] for row_id in taken}
 
 
+class Held(TypedDict, total=False):
+    """What a write made only while the lease is held may add: conditions (``where``) and the
+    columns read in the same round trip (``returning``)."""
+
+    where: Iterable[Any]
+    returning: Sequence[Any]
+
+
 async def renew(
     session: AsyncSession,
     table: LeaseTable,
     row_id: int,
     owner: str,
     until: dt.datetime,
-    *,
-    where: Iterable[Any] = (),
-    returning: Sequence[Any] = (),
+    **held: Unpack[Held],
 ) -> Columns | None:
     """Move the lease's end to ``until`` while ``owner`` holds it (rule 2); None when it does
     not. ``returning``: columns read in the same round trip (an extraction's cancel request)."""
-    return await write_held(
-        session, table, row_id, owner, {table.expires.key: until}, where=where, returning=returning
-    )
+    return await write_held(session, table, row_id, owner, {table.expires.key: until}, **held)
 
 
 async def write_held(
@@ -224,15 +249,11 @@ async def finish(
     row_id: int,
     owner: str,
     values: Mapping[str, Any],
-    *,
-    where: Iterable[Any] = (),
-    returning: Sequence[Any] = (),
+    **held: Unpack[Held],
 ) -> Columns | None:
     """Record an item's outcome and release its lease, only while ``owner`` holds it (rules 2
     and 3): a worker whose lease lapsed must not overwrite the outcome of whoever took over."""
-    return await write_held(
-        session, table, row_id, owner, {**values, **table.release()}, where=where, returning=returning
-    )
+    return await write_held(session, table, row_id, owner, {**values, **table.release()}, **held)
 
 
 async def recover_lapsed(

@@ -15,9 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lockstitch.models import Extraction, Source
-
-ACTIVE = ("pending", "running")
+from lockstitch.models import Extraction, ExtractionState, Source
+from lockstitch.models.extraction import ACTIVE
 
 
 def job_name(account_id: int, source_id: int) -> str:
@@ -43,7 +42,7 @@ async def enqueue_extraction(
         source_id=source.id,
         job_name=job_name(source.account_id, source.id),
         trigger=trigger,
-        state="pending",
+        state=ExtractionState.PENDING,
         created_at=now,
         records={},
     )

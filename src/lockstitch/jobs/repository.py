@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.jobs.leases import lock_or_skip
-from lockstitch.models import ConnectionCheck, Source
+from lockstitch.kit.db import Repository
+from lockstitch.models import CheckState, ConnectionCheck, Source
 
 # Ids per ``IN (...)`` list: well under SQLite's and asyncpg's parameter limits.
 FETCH_CHUNK = 500
@@ -39,7 +39,7 @@ _SCHEDULABLE = (
     Source.system_paused_at.is_(None),
     Source.selection_complete.is_(True),
     Source.fully_configured_at.is_not(None),
-    ConnectionCheck.state == "succeeded",
+    ConnectionCheck.state == CheckState.SUCCEEDED,
 )
 
 # Built once: constructing a Select costs more than running it, and the scan runs every second.
@@ -59,10 +59,7 @@ _LOCK = lock_or_skip(
 )
 
 
-class ScheduleRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class ScheduleRepository(Repository):
     async def schedulable(self) -> list[ScheduleRow]:
         result = await self.session.execute(_SCAN)
         return [ScheduleRow(*row) for row in result]

@@ -28,19 +28,24 @@ class ScheduleInputs:
     active: bool  # not paused, not system-paused, not deleted
 
 
-class Scheduled(Protocol):
-    """What a schedule reads of a source: an ORM ``Source`` or a ``sources.repository`` record."""
+class Stoppable(Protocol):
+    """The times that stop a source (or a destination): paused, system-paused, deleted."""
 
-    @property
-    def properties(self) -> dict[str, Any]: ...
-    @property
-    def fully_configured_at(self) -> dt.datetime | None: ...
     @property
     def paused_at(self) -> dt.datetime | None: ...
     @property
     def system_paused_at(self) -> dt.datetime | None: ...
     @property
     def deleted_at(self) -> dt.datetime | None: ...
+
+
+class Scheduled(Stoppable, Protocol):
+    """What a schedule reads of a source: an ORM ``Source`` or a ``sources.repository`` record."""
+
+    @property
+    def properties(self) -> dict[str, Any]: ...
+    @property
+    def fully_configured_at(self) -> dt.datetime | None: ...
 
 
 def schedule_inputs(source: Scheduled, source_type: SourceType | None) -> ScheduleInputs:

@@ -58,7 +58,7 @@ from lockstitch.jobs.repository import ScheduleRepository, ScheduleRow
 from lockstitch.jobs.schedule import next_fire_time, schedule_inputs
 from lockstitch.kit.logging import get_logger
 from lockstitch.kit.time import utcnow
-from lockstitch.models import Source
+from lockstitch.models import CheckState, Source
 
 log = get_logger("lockstitch.jobs")
 
@@ -91,7 +91,7 @@ def is_schedulable(source: Source, check_state: str | None) -> bool:
         and source.system_paused_at is None
         and source.selection_complete
         and source.fully_configured_at is not None
-        and check_state == "succeeded"
+        and check_state == CheckState.SUCCEEDED
     )
 
 

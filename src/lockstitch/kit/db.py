@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import JSON, DateTime, MetaData, event
@@ -37,6 +37,22 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+Row = TypeVar("Row")
+
+
+class Repository:
+    """The queries of one table family over one session. ``add`` stages a row and flushes it, so
+    its id (and any server default) is known before the transaction ends."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: Row) -> Row:
+        self.session.add(row)
+        await self.session.flush()
+        return row
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

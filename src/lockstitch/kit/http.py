@@ -7,9 +7,61 @@ a message; the app's error handler picks the family's shape from the request pat
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from fastapi import APIRouter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lockstitch.kit.errors import LockstitchError
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+ErrorDocs = dict[int | str, dict[str, Any]]
+
+
+# What most families say of these statuses (spec 4); a family may say more of its own.
+ERROR_DESCRIPTIONS = {
+    401: "Missing or invalid API access token",
+    404: "Unknown path, method not allowed, or nothing to show",
+    413: "Request body too large",
+}
+
+
+def error_docs(
+    descriptions: Mapping[int, str], statuses: Iterable[int], body: Callable[[int], dict[str, Any]]
+) -> ErrorDocs:
+    """The OpenAPI responses of a family's error statuses: each with the family's description and
+    its error body (``body(status)``: ``{"model": ...}`` or a ``content`` object)."""
+    return {status: {"description": descriptions[status], **body(status)} for status in statuses}
+
+
+class StitchRoutes:
+    """Declares a family's Stitch endpoints on ``router``.
+
+    A handler builds its response itself in the family's shape (``response_model=None``: FastAPI
+    neither validates nor filters it), so the OpenAPI document learns the 200 body from ``ok`` (a
+    model, or a whole response object when a dict) and the error bodies from the family's
+    ``error_docs(*statuses)`` (its ``schemas.error_responses``), or from ``errors`` when that is
+    an already built mapping.
+    """
+
+    def __init__(self, router: APIRouter, error_docs: Callable[..., ErrorDocs]) -> None:
+        self.router = router
+        self.error_docs = error_docs
+
+    def __call__(
+        self, method: str, path: str, summary: str, ok: Any, errors: tuple[int, ...] | ErrorDocs, **extra: Any
+    ) -> Callable[[Handler], Handler]:
+        success = ok if isinstance(ok, dict) else {"model": ok}
+        documented = errors if isinstance(errors, dict) else self.error_docs(*errors)
+        return self.router.api_route(
+            path,
+            methods=[method],
+            summary=summary,
+            response_model=None,
+            responses={200: success, **documented},
+            **extra,
+        )
 
 
 class RouteError(LockstitchError):

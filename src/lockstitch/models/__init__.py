@@ -5,10 +5,10 @@ from lockstitch.models.account import Account
 from lockstitch.models.account_origin import AccountOrigin
 from lockstitch.models.api_token import ApiToken
 from lockstitch.models.audit_entry import AuditEntry
-from lockstitch.models.connection_check import ConnectionCheck
+from lockstitch.models.connection_check import CheckState, ConnectionCheck
 from lockstitch.models.destination import Destination
 from lockstitch.models.event import Event
-from lockstitch.models.extraction import Extraction
+from lockstitch.models.extraction import Extraction, ExtractionState
 from lockstitch.models.extraction_log import ExtractionLog
 from lockstitch.models.load import Load
 from lockstitch.models.oauth_app import OAuthAppFlag
@@ -24,11 +24,13 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "CheckState",
     "ConnectionCheck",
     "Destination",
     "Event",
     "Extraction",
     "ExtractionLog",
+    "ExtractionState",
     "Load",
     "OAuthAppFlag",
     "OAuthCredential",

@@ -6,6 +6,7 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lockstitch.kit.db import Base, UTCDateTime
+from lockstitch.kit.plans import PricingTier
 from lockstitch.models.types import Id
 
 
@@ -22,6 +23,6 @@ class Account(Base):
     company: Mapped[str] = mapped_column(String(200), default="")
     region: Mapped[str] = mapped_column(String(32), default="us-east-1")
     # Plans gate source types (details.pricing_tier) and cron scheduling (premium and above).
-    pricing_tier: Mapped[str] = mapped_column(String(16), default="enterprise")
+    pricing_tier: Mapped[str] = mapped_column(String(16), default=PricingTier.ENTERPRISE.value)
     partner_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

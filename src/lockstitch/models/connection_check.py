@@ -1,12 +1,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lockstitch.kit.db import Base, UTCDateTime
 from lockstitch.models.types import Id
+
+
+class CheckState(StrEnum):
+    """A connection check's ``state`` (see ``ConnectionCheck``); the wire shows ``PENDING`` as
+    ``RUNNING`` (``jobs.check_views``)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
 
 
 class ConnectionCheck(Base):
@@ -31,7 +42,7 @@ class ConnectionCheck(Base):
         ForeignKey("destinations.id", ondelete="CASCADE"), index=True, nullable=True
     )
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[str] = mapped_column(String(16), default=CheckState.PENDING.value)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     start_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completion_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

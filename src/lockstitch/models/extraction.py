@@ -1,13 +1,30 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lockstitch.kit.db import Base, JSONDoc, UTCDateTime
-from lockstitch.models.types import Id
+from lockstitch.models.types import Id, partial_unique_index
+
+
+class ExtractionState(StrEnum):
+    """An extraction's ``state`` (see ``Extraction``)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+# A source has at most one extraction in these states (the partial unique index below).
+ACTIVE = (ExtractionState.PENDING, ExtractionState.RUNNING)
+# An extraction in these states has ended; it is listed by ``GET /v4/{client}/extractions``.
+COMPLETED = (ExtractionState.SUCCEEDED, ExtractionState.FAILED, ExtractionState.CANCELLED)
 
 
 class Extraction(Base):
@@ -23,12 +40,10 @@ class Extraction(Base):
     __table_args__ = (
         Index("ix_extractions_state_created", "state", "created_at"),
         Index("ix_extractions_source_completed", "source_id", "completion_time"),
-        Index(
+        partial_unique_index(
             "uq_extractions_one_active_per_source",
             "source_id",
-            unique=True,
-            sqlite_where=text("state IN ('pending', 'running')"),
-            postgresql_where=text("state IN ('pending', 'running')"),
+            where="state IN (" + ", ".join(f"'{state}'" for state in ACTIVE) + ")",
         ),
     )
 
@@ -37,7 +52,7 @@ class Extraction(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     job_name: Mapped[str] = mapped_column(String(200), unique=True)
     trigger: Mapped[str] = mapped_column(String(16))  # "manual" or "schedule"
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[str] = mapped_column(String(16), default=ExtractionState.PENDING.value)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     start_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completion_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -3,11 +3,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lockstitch.kit.db import Base, JSONDoc, UTCDateTime
-from lockstitch.models.types import Id
+from lockstitch.models.types import Id, partial_unique_index
 
 
 class Source(Base):
@@ -21,13 +21,8 @@ class Source(Base):
     __tablename__ = "sources"
     __table_args__ = (
         # A source's name becomes its destination schema: unique among the account's live sources.
-        Index(
-            "uq_sources_account_id_name_live",
-            "account_id",
-            "name",
-            unique=True,
-            sqlite_where=text("deleted_at IS NULL"),
-            postgresql_where=text("deleted_at IS NULL"),
+        partial_unique_index(
+            "uq_sources_account_id_name_live", "account_id", "name", where="deleted_at IS NULL"
         ),
     )
 

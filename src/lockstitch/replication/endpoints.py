@@ -13,13 +13,15 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
 
 from lockstitch.accounts.auth import Auth
-from lockstitch.context import context_of
+from lockstitch.context import reading, writing
+from lockstitch.kit.http import StitchRoutes
 from lockstitch.kit.json import JSONResponse
 from lockstitch.kit.time import utcnow
 from lockstitch.replication import schemas, service
 from lockstitch.replication.log_urls import LinkRejectedError
 
 router = APIRouter(tags=["replication"])
+route = StitchRoutes(router, schemas.error_responses)
 SourceId = Annotated[str, Path(description="Numeric source id", json_schema_extra={"pattern": "^[0-9]+$"})]
 ClientId = Annotated[
     str,
@@ -36,49 +38,42 @@ _LOG_HEADERS = {
 }
 
 
-@router.post(
+@route(
+    "POST",
     "/v4/sources/{source_id}/sync",
-    summary="Start a replication job",
-    response_model=None,
-    responses={
-        200: {
-            "model": schemas.JobNameOut | schemas.JobErrorBody,
-            "description": "The new job's name, or (still 200) the already_running error",
-        },
-        **schemas.error_responses(400, 401, 404),
+    "Start a replication job",
+    {
+        "model": schemas.JobNameOut | schemas.JobErrorBody,
+        "description": "The new job's name, or (still 200) the already_running error",
     },
+    (400, 401, 404),
 )
 async def start_sync(request: Request, source_id: SourceId, who: Auth) -> JSONResponse:
-    ctx = context_of(request)
-    async with ctx.db.unit_of_work() as session:
-        started = await service.start_sync(session, ctx, who, source_id, utcnow())
-    return JSONResponse(started)
+    return JSONResponse(
+        await writing(request, lambda s, ctx: service.start_sync(s, ctx, who, source_id, utcnow()))
+    )
 
 
-@router.delete(
-    "/v4/sources/{source_id}/sync",
-    summary="Stop a replication job",
-    response_model=None,
-    responses={200: {"model": schemas.StatusOut}, **schemas.error_responses(400, 401, 404)},
-)
+@route("DELETE", "/v4/sources/{source_id}/sync", "Stop a replication job", schemas.StatusOut, (400, 401, 404))
 async def stop_sync(request: Request, source_id: SourceId, who: Auth) -> JSONResponse:
-    ctx = context_of(request)
-    async with ctx.db.unit_of_work() as session:
-        stopped = await service.stop_sync(session, who, source_id, utcnow())
-    return JSONResponse(stopped)
+    return JSONResponse(await writing(request, lambda s, _: service.stop_sync(s, who, source_id, utcnow())))
 
 
-@router.get(
+@route(
+    "GET",
     "/v4/{stitch_client_id}/extractions",
-    summary="List the last completed extraction of every source",
-    response_model=None,
-    responses={200: {"model": schemas.ExtractionPage}, **schemas.error_responses(400, 401, 404)},
+    "List the last completed extraction of every source",
+    schemas.ExtractionPage,
+    (400, 401, 404),
 )
 async def list_extractions(
     request: Request, stitch_client_id: ClientId, who: Auth, page: PageNumber = None
 ) -> JSONResponse:
-    async with context_of(request).db.read() as session:
-        return JSONResponse(await service.list_extractions(session, who, stitch_client_id, page, utcnow()))
+    return JSONResponse(
+        await reading(
+            request, lambda s, _: service.list_extractions(s, who, stitch_client_id, page, utcnow())
+        )
+    )
 
 
 @router.get(
@@ -97,23 +92,25 @@ async def list_extractions(
 async def extraction_logs(
     request: Request, stitch_client_id: ClientId, job_name: str, who: Auth
 ) -> RedirectResponse:
-    ctx = context_of(request)
-    async with ctx.db.read() as session:
-        location = await service.log_location(session, ctx, who, stitch_client_id, job_name, utcnow())
+    location = await reading(
+        request, lambda s, ctx: service.log_location(s, ctx, who, stitch_client_id, job_name, utcnow())
+    )
     return RedirectResponse(location, status_code=302)
 
 
-@router.get(
+@route(
+    "GET",
     "/v4/{stitch_client_id}/loads",
-    summary="List the last load attempt of every stream",
-    response_model=None,
-    responses={200: {"model": schemas.LoadPage}, **schemas.error_responses(400, 401, 404)},
+    "List the last load attempt of every stream",
+    schemas.LoadPage,
+    (400, 401, 404),
 )
 async def list_loads(
     request: Request, stitch_client_id: ClientId, who: Auth, page: PageNumber = None
 ) -> JSONResponse:
-    async with context_of(request).db.read() as session:
-        return JSONResponse(await service.list_loads(session, who, stitch_client_id, page, utcnow()))
+    return JSONResponse(
+        await reading(request, lambda s, _: service.list_loads(s, who, stitch_client_id, page, utcnow()))
+    )
 
 
 @router.get("/logs/{job_name}", include_in_schema=False)
@@ -123,10 +120,10 @@ async def read_log(
     expires: Annotated[str | None, Query()] = None,
     signature: Annotated[str | None, Query()] = None,
 ) -> PlainTextResponse:
-    ctx = context_of(request)
     try:
-        async with ctx.db.read() as session:
-            content = await service.read_log(session, ctx, job_name, expires, signature, utcnow())
+        content = await reading(
+            request, lambda s, ctx: service.read_log(s, ctx, job_name, expires, signature, utcnow())
+        )
     except LinkRejectedError as exc:
         return PlainTextResponse(str(exc), status_code=403, headers=_LOG_HEADERS)
     if content is None:

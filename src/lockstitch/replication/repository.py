@@ -6,18 +6,13 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from lockstitch.jobs.queue import ACTIVE
+from lockstitch.kit.db import Repository
 from lockstitch.models import Extraction, ExtractionLog, Load
+from lockstitch.models.extraction import ACTIVE, COMPLETED
 
-COMPLETED = ("succeeded", "failed", "cancelled")
 
-
-class ReplicationRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class ReplicationRepository(Repository):
     async def active_for_update(self, source_id: int) -> Extraction | None:
         """The source's pending or running extraction, locked and read fresh.
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from lockstitch.kit.http import ErrorDocs, error_docs
+
 
 class JobNameOut(BaseModel):
     job_name: str
@@ -69,10 +71,12 @@ class LoadPage(BaseModel):
     links: Links
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    descriptions = {
-        400: "Invalid request (see the error type)",
-        401: "Missing or invalid API access token, or no access to that client id",
-        404: "Unknown path or job, method not allowed, or no log yet",
-    }
-    return {s: {"model": JobErrorBody, "description": descriptions[s]} for s in statuses}
+_DESCRIPTIONS = {
+    400: "Invalid request (see the error type)",
+    401: "Missing or invalid API access token, or no access to that client id",
+    404: "Unknown path or job, method not allowed, or no log yet",
+}
+
+
+def error_responses(*statuses: int) -> ErrorDocs:
+    return error_docs(_DESCRIPTIONS, statuses, lambda _: {"model": JobErrorBody})

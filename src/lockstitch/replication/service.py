@@ -20,7 +20,8 @@ Decisions where Stitch is silent:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +29,7 @@ from lockstitch.accounts.auth import Principal
 from lockstitch.context import Context
 from lockstitch.jobs.queue import enqueue_extraction
 from lockstitch.kit.ids import parse_id
-from lockstitch.models import Extraction, ExtractionLog
+from lockstitch.models import Extraction, ExtractionLog, ExtractionState
 from lockstitch.replication import errors, log_urls
 from lockstitch.replication.repository import ReplicationRepository
 from lockstitch.replication.views import PAGE_SIZE, Page, extraction_json, load_json, page_json
@@ -38,6 +39,7 @@ from lockstitch.sources.views import report_card
 
 # Extractions and loads older than this are not listed (spec 2.8).
 LISTED_DAYS = 60
+Row = TypeVar("Row")
 TERMINATED = "Terminated"
 MAX_JOB_NAME = 200  # the column's length
 # Page numbers this long are no real client's; refusing them keeps the offset far from the
@@ -105,7 +107,7 @@ async def stop_sync(
     extraction = await repo.active_for_update(found.source.id)
     if extraction is None:
         return {"status": 200}
-    if extraction.state == "pending":
+    if extraction.state == ExtractionState.PENDING:
         _cancel_pending(repo, extraction, now)
     elif extraction.cancel_requested_at is None:
         extraction.cancel_requested_at = now
@@ -114,7 +116,7 @@ async def stop_sync(
 
 
 def _cancel_pending(repo: ReplicationRepository, extraction: Extraction, now: dt.datetime) -> None:
-    extraction.state = "cancelled"
+    extraction.state = ExtractionState.CANCELLED
     extraction.cancel_requested_at = now
     extraction.completion_time = now
     extraction.tap_description = TERMINATED
@@ -132,26 +134,37 @@ async def list_extractions(
     session: AsyncSession, who: Principal, raw_client_id: str, raw_page: str | None, now: dt.datetime
 ) -> dict[str, Any]:
     """``GET /v4/{client}/extractions``: per source, its last extraction completed in 60 days."""
-    _check_client(who, raw_client_id)
-    number = _parse_page(raw_page)
     repo = ReplicationRepository(session)
-    since = now - dt.timedelta(days=LISTED_DAYS)
-    page = Page(number, await repo.count_latest_completed(who.account_id, since))
-    rows = await repo.latest_completed(who.account_id, since, page.offset, PAGE_SIZE)
-    return page_json(f"/v4/{who.account_id}/extractions", page, [extraction_json(row) for row in rows])
+    count, rows = repo.count_latest_completed, repo.latest_completed
+    return await _listed(who, raw_client_id, raw_page, now, "extractions", count, rows, extraction_json)
 
 
 async def list_loads(
     session: AsyncSession, who: Principal, raw_client_id: str, raw_page: str | None, now: dt.datetime
 ) -> dict[str, Any]:
     """``GET /v4/{client}/loads``: the last load attempt of every stream, 60 days back."""
+    repo = ReplicationRepository(session)
+    return await _listed(who, raw_client_id, raw_page, now, "loads", repo.count_loads, repo.loads, load_json)
+
+
+async def _listed(
+    who: Principal,
+    raw_client_id: str,
+    raw_page: str | None,
+    now: dt.datetime,
+    collection: str,
+    count: Callable[[int, dt.datetime], Awaitable[int]],
+    rows: Callable[[int, dt.datetime, int, int], Awaitable[Sequence[Row]]],
+    render: Callable[[Row], dict[str, Any]],
+) -> dict[str, Any]:
+    """One page of an account's ``collection`` of the last ``LISTED_DAYS`` days (spec 5): the
+    client id checked against the token, the page number parsed, then counted and read."""
     _check_client(who, raw_client_id)
     number = _parse_page(raw_page)
-    repo = ReplicationRepository(session)
     since = now - dt.timedelta(days=LISTED_DAYS)
-    page = Page(number, await repo.count_loads(who.account_id, since))
-    rows = await repo.loads(who.account_id, since, page.offset, PAGE_SIZE)
-    return page_json(f"/v4/{who.account_id}/loads", page, [load_json(row) for row in rows])
+    page = Page(number, await count(who.account_id, since))
+    found = await rows(who.account_id, since, page.offset, PAGE_SIZE)
+    return page_json(f"/v4/{who.account_id}/{collection}", page, [render(row) for row in found])
 
 
 async def log_location(

@@ -26,7 +26,7 @@ from lockstitch.context import Context
 from lockstitch.jobs.checks_repository import CheckRepository
 from lockstitch.kit.logging import get_logger, scrub
 from lockstitch.kit.time import utcnow
-from lockstitch.models import ConnectionCheck, Source
+from lockstitch.models import CheckState, ConnectionCheck, Source
 from lockstitch.oauth.lifecycle import TokenEngine
 from lockstitch.oauth.states import CredentialStatus
 from lockstitch.oauth.vending import CredentialsUnavailable
@@ -76,11 +76,11 @@ class CheckRun:
         except CheckFailedError as failed:
             self.note(f"check failed: {failed.message}")
             log.info("connection check failed", check=self.check.name, reason=failed.message)
-            await self._record("failed", failed.values)
+            await self._record(CheckState.FAILED, failed.values)
             return
         self.note(f"discovered {len(catalog['streams'])} streams")
         await self._record(
-            "succeeded",
+            CheckState.SUCCEEDED,
             {"check_exit_status": 0, "discovery_exit_status": 0, "tap_exit_status": test},
             catalog,
         )

@@ -19,14 +19,23 @@ from lockstitch.destinations.service import destination_for_source
 from lockstitch.jobs import leases
 from lockstitch.jobs.leases import EXTRACTIONS
 from lockstitch.kit.time import utcnow
-from lockstitch.models import Destination, Extraction, ExtractionLog, Load, Source, SourceState, Stream
+from lockstitch.models import (
+    Destination,
+    Extraction,
+    ExtractionLog,
+    ExtractionState,
+    Load,
+    Source,
+    SourceState,
+    Stream,
+)
 
 
 @dataclass
 class Outcome:
     records: dict[str, int]
     new_state: Any | None
-    state: str = "failed"
+    state: str = ExtractionState.FAILED
     discovery_exit_status: int | None = None
     discovery_description: str | None = None
     tap_exit_status: int | None = None
@@ -87,7 +96,7 @@ class ExtractionStore:
             session.add(ExtractionLog(extraction_id=self.extraction.id, content=log_text))
             if outcome.new_state is not None:
                 await self._keep_state(session, outcome.new_state, now)
-            if outcome.state != "cancelled":
+            if outcome.state != ExtractionState.CANCELLED:
                 await self._record_loads(session, outcome, now)
         return True
 

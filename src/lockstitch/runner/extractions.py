@@ -27,7 +27,7 @@ from lockstitch.destinations.service import target_config
 from lockstitch.kit.crypto import DecryptionError
 from lockstitch.kit.logging import get_logger
 from lockstitch.kit.time import utcnow
-from lockstitch.models import Destination, Extraction, Source
+from lockstitch.models import Destination, Extraction, ExtractionState, Source
 from lockstitch.oauth.vending import CredentialsUnavailable
 from lockstitch.runner import joblog
 from lockstitch.runner.connection import tap_connection
@@ -169,7 +169,7 @@ class ExtractionRun:
         )
         outcome.discovery_exit_status = 0
         if result.cancelled:
-            outcome.state = "cancelled"
+            outcome.state = ExtractionState.CANCELLED
             outcome.tap_exit_status, outcome.target_exit_status = result.tap_exit, result.target_exit
             outcome.tap_description = outcome.target_description = TERMINATED
             return outcome
@@ -189,9 +189,9 @@ class ExtractionRun:
                 result.target_tail, self.log.secrets, f"the target exited with {result.target_exit}"
             )
         outcome.state = (
-            "succeeded"
+            ExtractionState.SUCCEEDED
             if result.tap_exit == 0 and result.target_exit == 0 and not result.timed_out
-            else "failed"
+            else ExtractionState.FAILED
         )
         return outcome
 
@@ -226,7 +226,7 @@ class ExtractionRun:
 
 
 def _failed(**descriptions: str) -> Outcome:
-    outcome = Outcome(records={}, new_state=None, state="failed")
+    outcome = Outcome(records={}, new_state=None, state=ExtractionState.FAILED)
     outcome.tap_description = descriptions.get("tap_description")
     outcome.target_description = descriptions.get("target_description")
     # The step that failed gets status 1; steps that never ran stay null.

@@ -9,49 +9,45 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import func, or_
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.jobs import leases
 from lockstitch.jobs.leases import EXTRACTIONS
+from lockstitch.kit.db import Repository
 from lockstitch.kit.time import utcnow
-from lockstitch.models import Extraction, ExtractionLog
+from lockstitch.models import Extraction, ExtractionLog, ExtractionState
 from lockstitch.runner import joblog
 
-_PENDING = ((Extraction.state == "pending") & Extraction.cancel_requested_at.is_(None),)
-_RUNNING = (Extraction.state == "running",)
+_PENDING = ((Extraction.state == ExtractionState.PENDING) & Extraction.cancel_requested_at.is_(None),)
+_RUNNING = (Extraction.state == ExtractionState.RUNNING,)
 LAPSED_REASON = (
     "the worker running this extraction stopped (its lease lapsed); "
     "the next run resumes from the last confirmed state"
 )
 
 
-class ExtractionRepository:
+class ExtractionRepository(Repository):
     """Claiming extractions. Unlike checks, an extraction whose worker died is not run again
     behind the partner's back: once its lease lapses it is finished as failed (its state was
     never confirmed past the last good run, so the next run resumes from there)."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
     async def any_due(self, now: dt.datetime) -> bool:
         """Anything to claim or to finish as failed (read-only, ``leases.any_due``)."""
-        due = or_(*_PENDING, (Extraction.state == "running") & EXTRACTIONS.lapsed(now))
+        due = or_(*_PENDING, (Extraction.state == ExtractionState.RUNNING) & EXTRACTIONS.lapsed(now))
         return await leases.any_due(self.session, EXTRACTIONS, [due])
 
     async def claim(
         self, worker_id: str, now: dt.datetime, lease_until: dt.datetime, limit: int
     ) -> list[int]:
-        taken = await leases.claim_due(
+        return await leases.start_oldest(
             self.session,
             EXTRACTIONS,
             worker_id,
+            now,
             lease_until,
             where=_PENDING,
-            order_by=[Extraction.created_at, Extraction.id],
             limit=limit,
-            values={"state": "running", "start_time": now},
+            values={"state": ExtractionState.RUNNING},
         )
-        return list(taken)
 
     async def fail_lapsed(self, now: dt.datetime) -> list[str]:
         """Running extractions whose worker stopped renewing: failed, with the reason."""
@@ -60,7 +56,7 @@ class ExtractionRepository:
             EXTRACTIONS,
             now,
             {
-                "state": "failed",
+                "state": ExtractionState.FAILED,
                 "completion_time": now,
                 # A reason the worker recorded before it stopped is kept.
                 "tap_description": func.coalesce(func.nullif(Extraction.tap_description, ""), LAPSED_REASON),
@@ -98,7 +94,7 @@ class ExtractionRepository:
             EXTRACTIONS,
             extraction_id,
             worker_id,
-            {"state": "failed", "completion_time": utcnow(), "tap_description": reason},
+            {"state": ExtractionState.FAILED, "completion_time": utcnow(), "tap_description": reason},
             where=_RUNNING,
             returning=[Extraction.job_name],
         )

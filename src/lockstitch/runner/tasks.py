@@ -16,11 +16,12 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.context import Context
+from lockstitch.jobs.check_runner import CheckRunner
 from lockstitch.jobs.checks_repository import CheckRepository
 from lockstitch.jobs.leased_runner import LeasedRunner
 from lockstitch.kit.logging import get_logger
 from lockstitch.kit.time import utcnow
-from lockstitch.models import ConnectionCheck, Source
+from lockstitch.models import CheckState, ConnectionCheck, Source
 from lockstitch.runner.checks import CheckRun
 from lockstitch.runner.extractions import ExtractionRun
 from lockstitch.runner.plugins import Plugins
@@ -56,39 +57,26 @@ class _PluginRunner(LeasedRunner[Item]):
         return self._plugins
 
 
-class RunConnectionChecks(_PluginRunner[CheckItem]):
+class RunConnectionChecks(CheckRunner[Source], _PluginRunner[CheckItem]):
     """Source connection checks (discovery), claimed from ``connection_checks``."""
 
     name = "runner.checks"
+    subject = "source"
+    model = Source
     noun = "connection check"
 
     def concurrency(self, ctx: Context) -> int:
         return ctx.settings.runner.check_concurrency
 
-    async def any_due(self, session: AsyncSession, now: dt.datetime) -> bool:
-        return await CheckRepository(session).any_claimable("source", now)
-
-    async def claim(
-        self, session: AsyncSession, worker_id: str, now: dt.datetime, until: dt.datetime, room: int
-    ) -> list[int]:
-        return await CheckRepository(session).claim("source", worker_id, now, until, room)
-
-    async def load(self, ctx: Context, worker_id: str, item_id: int) -> CheckItem | None:
-        async with ctx.db.read() as session:
-            return await CheckRepository(session).get_with_source(item_id)
-
     def work(self, ctx: Context, worker_id: str, item: CheckItem) -> Coroutine[Any, Any, object]:
         check, source = item
         return CheckRun(ctx, worker_id, check, source, self.plugins(ctx)).run()
-
-    async def renew(self, session: AsyncSession, worker_id: str, item: CheckItem, until: dt.datetime) -> bool:
-        return await CheckRepository(session).renew(item[0].id, worker_id, until)
 
     async def crashed(self, ctx: Context, worker_id: str, item: CheckItem, exc: Exception) -> None:
         # A bug must not leave the check running (it would be retried forever): end it failed.
         message = f"the check could not run ({type(exc).__name__}); see the worker's log"
         values = {
-            "state": "failed",
+            "state": CheckState.FAILED,
             "completion_time": utcnow(),
             "check_exit_status": 1,
             "discovery_error_message": message,

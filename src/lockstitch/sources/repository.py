@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from lockstitch.kit.db import Database
+from lockstitch.kit.db import Database, Repository
 from lockstitch.kit.point_reads import PointQuery
 from lockstitch.models import ConnectionCheck, OAuthCredential, Source
 
@@ -87,10 +86,7 @@ async def fetch_source(
     return SourceRecord(**values), state, provides
 
 
-class SourceRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class SourceRepository(Repository):
     async def get(self, account_id: int, source_id: int, *, for_update: bool = False) -> SourceRow | None:
         # FOR UPDATE serialises concurrent PUTs of one source on PostgreSQL (SQLite writers are
         # already serialised by BEGIN IMMEDIATE), so no property update is lost.
@@ -123,15 +119,6 @@ class SourceRepository:
         if except_id is not None:
             query = query.where(Source.id != except_id)
         return (await self.session.scalar(query.limit(1))) is not None
-
-    async def add(self, source: Source) -> Source:
-        self.session.add(source)
-        await self.session.flush()
-        return source
-
-    async def add_check(self, check: ConnectionCheck) -> None:
-        self.session.add(check)
-        await self.session.flush()
 
     async def check(self, account_id: int, name: str) -> ConnectionCheck | None:
         return await self.session.scalar(

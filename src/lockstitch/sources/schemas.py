@@ -10,16 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-
-class PropertyOut(BaseModel):
-    name: str
-    is_required: bool
-    is_credential: bool
-    system_provided: bool
-    property_type: str
-    json_schema: dict[str, Any] | None
-    provided: bool
-    tap_mutable: bool
+from lockstitch.catalog.report_card import PropertyOut
+from lockstitch.jobs.connection_views import ConnectionKeysOut
+from lockstitch.kit.http import ERROR_DESCRIPTIONS, ErrorDocs, error_docs
 
 
 class StepOut(BaseModel):
@@ -57,18 +50,15 @@ class ScheduleOut(BaseModel):
     next_fire_time: str
 
 
-class SourceOut(BaseModel):
+class SourceKeysOut(BaseModel):
+    """The Source object's own keys, before the shared ones (``jobs.connection_views``)."""
+
     properties: dict[str, Any]
     updated_at: str
     schedule: ScheduleOut | None
-    check_job_name: str | None = None
-    name: str
-    type: str
-    deleted_at: str | None
-    system_paused_at: str | None
-    stitch_client_id: int
-    paused_at: str | None
-    id: int
+
+
+class SourceOut(ConnectionKeysOut, SourceKeysOut):
     display_name: str
     created_at: str
     report_card: SourceReportCard
@@ -84,11 +74,8 @@ class SourceErrorBody(BaseModel):
     data: SourceErrorData
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    descriptions = {
-        400: "Invalid request (see the error code)",
-        401: "Missing or invalid API access token",
-        404: "Unknown path, method not allowed, or nothing to show",
-        413: "Request body too large",
-    }
-    return {s: {"model": SourceErrorBody, "description": descriptions[s]} for s in statuses}
+_DESCRIPTIONS = {**ERROR_DESCRIPTIONS, 400: "Invalid request (see the error code)"}
+
+
+def error_responses(*statuses: int) -> ErrorDocs:
+    return error_docs(_DESCRIPTIONS, statuses, lambda _: {"model": SourceErrorBody})

@@ -6,33 +6,35 @@ before the first write, so a rejected request changes nothing.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.accounts.auth import Principal
+from lockstitch.catalog.property_rules import PropertyChanges
 from lockstitch.catalog.report_card import SourceFacts, current_step
-from lockstitch.catalog.source_type import TIER_RANK, SourceType
+from lockstitch.catalog.source_type import SourceType
 from lockstitch.context import Context
 from lockstitch.destinations.repository import DestinationRepository
 from lockstitch.jobs import quartz
 from lockstitch.jobs.check_views import check_json
+from lockstitch.jobs.checks_repository import queued_check
 from lockstitch.kit import naming
 from lockstitch.kit.ids import is_id, parse_id
+from lockstitch.kit.plans import PricingTier, meets
 from lockstitch.kit.time import parse_timestamp, utcnow
-from lockstitch.models import ConnectionCheck, Source
+from lockstitch.models import CheckState, ConnectionCheck, Source
 from lockstitch.sources import credentials, errors
 from lockstitch.sources.oauth_port import CredentialOwnership
-from lockstitch.sources.properties import PropertyChanges, review
+from lockstitch.sources.properties import RULES, touches_connection
 from lockstitch.sources.repository import SourceRepository, fetch_source
 from lockstitch.sources.views import facts_of, report_card, source_json
 
 POST_KEYS = frozenset({"type", "display_name", "properties", "destination_id"})
 PUT_KEYS = frozenset({"display_name", "properties", "paused_at", "destination_id"})
 # Stitch reserves cron scheduling for its Advanced/Premium plans.
-CRON_MIN_TIER = "premium"
+CRON_MIN_TIER = PricingTier.PREMIUM
 # Steps after which a source has everything a connection check needs.
 _CHECKABLE_STEPS = frozenset({"discover_schema", "field_selection", "fully_configured"})
 
@@ -105,7 +107,7 @@ async def create_source(
     repo = SourceRepository(session)
     name = await _checked_new_name(repo, who.account_id, display_name)
     await _check_destination(session, who.account_id, destination_id)
-    changes = review(source_type, incoming, {}, frozenset())
+    changes = RULES.review(source_type.properties, incoming, {}, frozenset())
     if changes.bad:
         raise errors.invalid_properties(changes.bad, source_type.renderer.card(SourceFacts()))
     _check_cron(changes, who)
@@ -130,7 +132,7 @@ async def create_source(
     source.properties = {**source_type.system_values(who.account_id, source.id)}
     provides = await apply_changes(session, ctx, ownership, source, source_type, changes, [])
     check_state = await queue_check_if_due(
-        repo, source, source_type, None, provides, changes.touches_connection
+        repo, source, source_type, None, provides, touches_connection(changes)
     )
     await session.flush()
     return source_json(source, source_type, check_state, provides, now)
@@ -183,8 +185,11 @@ async def update_source(
             raise errors.name_not_unique(new_display)
         source.display_name = new_display
 
-    changes = review(
-        source_type, incoming, source.properties, frozenset(source.credentials) | frozenset(provides)
+    changes = RULES.review(
+        source_type.properties,
+        incoming,
+        source.properties,
+        frozenset(source.credentials) | frozenset(provides),
     )
     if changes.bad:
         raise errors.invalid_properties(changes.bad, report_card(source, source_type, check_state, provides))
@@ -201,7 +206,7 @@ async def update_source(
     if destination_id is not _ABSENT:
         source.destination_id = destination_id
     check_state = await queue_check_if_due(
-        repo, source, source_type, check_state, provides, changes.touches_connection
+        repo, source, source_type, check_state, provides, touches_connection(changes)
     )
     source.updated_at = utcnow()
     await session.flush()
@@ -282,7 +287,7 @@ def _check_cron(changes: PropertyChanges, who: Principal) -> None:
     expression = changes.plain.get("cron_expression")
     if expression is None:
         return
-    if TIER_RANK[who.pricing_tier] < TIER_RANK[CRON_MIN_TIER]:
+    if not meets(who.pricing_tier, CRON_MIN_TIER):
         raise errors.cron_access_denied()
     try:
         cron = quartz.parse(expression)
@@ -305,12 +310,7 @@ async def apply_changes(
     credentials; OAuth client credentials and refresh tokens go to its OAuthCredential, which
     Lockstitch then owns (``ownership``: ``oauth.ownership``, see ``sources.oauth_port``).
     Returns what the OAuth credentials provide."""
-    properties = dict(source.properties)
-    for name, value in changes.plain.items():
-        if value is None:
-            properties.pop(name, None)
-        else:
-            properties[name] = value
+    properties = changes.applied_to(source.properties)
     # Stitch: "If frequency_in_minutes is not set, the source default is used, so it is never null."
     default = source_type.details.default_scheduling_interval
     if (
@@ -361,14 +361,8 @@ async def queue_check_if_due(
     _, step = current_step(source_type.definition.steps, facts_of(source, check_state, oauth_provides))
     if step not in _CHECKABLE_STEPS:
         return check_state
-    if source.check_job_name and (check_state == "pending" or not connection_changed):
+    if source.check_job_name and (check_state == CheckState.PENDING or not connection_changed):
         return check_state
-    now = utcnow()
-    name = f"{source.account_id}.{source.id}.check.{uuid.uuid4()}"
-    await repo.add_check(
-        ConnectionCheck(
-            account_id=source.account_id, source_id=source.id, name=name, state="pending", created_at=now
-        )
-    )
-    source.check_job_name = name
-    return "pending"
+    check = await repo.add(queued_check(source, utcnow()))
+    source.check_job_name = check.name
+    return CheckState.PENDING

@@ -10,29 +10,21 @@ from fastapi import APIRouter, Request
 
 from lockstitch.accounts.auth import Auth
 from lockstitch.context import context_of
+from lockstitch.kit.http import StitchRoutes
 from lockstitch.kit.json import JSONResponse
 from lockstitch.sources import errors, schemas
 
 router = APIRouter(tags=["source types"])
+route = StitchRoutes(router, schemas.error_responses)
 
 
-@router.get(
-    "/v4/source-types",
-    summary="List source types",
-    response_model=None,
-    responses={200: {"model": list[schemas.SourceTypeCard]}, **schemas.error_responses(401, 404)},
-)
+@route("GET", "/v4/source-types", "List source types", list[schemas.SourceTypeCard], (401, 404))
 async def list_source_types(request: Request, who: Auth) -> JSONResponse:
     catalog = context_of(request).catalog
     return JSONResponse([t.type_card(who.pricing_tier) for t in catalog.source_types()])
 
 
-@router.get(
-    "/v4/source-types/{source_type}",
-    summary="Get a source type",
-    response_model=None,
-    responses={200: {"model": schemas.SourceTypeCard}, **schemas.error_responses(400, 401, 404)},
-)
+@route("GET", "/v4/source-types/{source_type}", "Get a source type", schemas.SourceTypeCard, (400, 401, 404))
 async def get_source_type(request: Request, source_type: str, who: Auth) -> JSONResponse:
     found = context_of(request).catalog.source_type(source_type)
     if found is None:

@@ -13,33 +13,24 @@ from typing import Any, Protocol
 
 from lockstitch.catalog.report_card import SourceFacts
 from lockstitch.catalog.source_type import SourceType
+from lockstitch.jobs.connection_views import ConnectionRow, connection_json
 from lockstitch.jobs.schedule import Scheduled, schedule_inputs, schedule_json
 from lockstitch.kit.time import to_wire
+from lockstitch.models import CheckState
 from lockstitch.sources.properties import as_string
 
 
-class SourceLike(Scheduled, Protocol):
+class SourceLike(Scheduled, ConnectionRow, Protocol):
     """What the views read of a source: an ORM ``Source`` or a ``repository.SourceRecord``
-    (its schedule facts are ``jobs.schedule.Scheduled``'s)."""
+    (its schedule facts are ``jobs.schedule.Scheduled``'s, the shared object keys
+    ``jobs.connection_views.ConnectionRow``'s)."""
 
-    @property
-    def id(self) -> int: ...
-    @property
-    def account_id(self) -> int: ...
-    @property
-    def type(self) -> str: ...
-    @property
-    def name(self) -> str: ...
     @property
     def display_name(self) -> str: ...
     @property
     def credentials(self) -> dict[str, str]: ...
     @property
-    def check_job_name(self) -> str | None: ...
-    @property
     def selection_complete(self) -> bool: ...
-    @property
-    def created_at(self) -> dt.datetime: ...
     @property
     def updated_at(self) -> dt.datetime: ...
 
@@ -50,7 +41,7 @@ def facts_of(source: SourceLike, check_state: str | None, oauth_provides: list[s
     provided.update(oauth_provides)
     return SourceFacts(
         provided=frozenset(provided),
-        check_succeeded=check_state == "succeeded",
+        check_succeeded=check_state == CheckState.SUCCEEDED,
         selection_complete=source.selection_complete,
     )
 
@@ -79,25 +70,9 @@ def source_json(
     # Only a fully configured source runs on its schedule (the scheduler's own rule): one that
     # went back to discover_schema (a new check) shows none until it is configured again.
     runs = card["current_step_type"] == "fully_configured"
-    body: dict[str, Any] = {
+    own = {
         "properties": dict(sorted(properties.items())),
         "updated_at": to_wire(source.updated_at),
         "schedule": schedule_json(schedule_inputs(source, source_type), now) if runs else None,
     }
-    if source.check_job_name:
-        body["check_job_name"] = source.check_job_name
-    body.update(
-        {
-            "name": source.name,
-            "type": source.type,
-            "deleted_at": to_wire(source.deleted_at),
-            "system_paused_at": to_wire(source.system_paused_at),
-            "stitch_client_id": source.account_id,
-            "paused_at": to_wire(source.paused_at),
-            "id": source.id,
-            "display_name": source.display_name,
-            "created_at": to_wire(source.created_at),
-            "report_card": card,
-        }
-    )
-    return body
+    return connection_json(source, own, card)

@@ -18,7 +18,7 @@ Decisions where Stitch is silent:
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,16 +151,13 @@ def _check_values(
     if selected is True and found.get("inclusion") == "unsupported":
         raise errors.unsupported_selected()
     if breadcrumb == STREAM:
-        _check_method(stream, values)
-        _check_key(stream, values)
-        _check_view_keys(stream, values)
+        # Each stream-level key is checked only when it is given a value, in this order.
+        for key, check in _STREAM_KEY_CHECKS.items():
+            if values.get(key) is not None:
+                check(stream, values[key], name)
 
 
-def _check_method(stream: StreamLike, values: dict[str, Any]) -> None:
-    method = values.get("replication-method")
-    if method is None:
-        return
-    name = errors.echo(stream.tap_stream_id)
+def _check_method(stream: StreamLike, method: Any, name: str) -> None:
     if method not in REPLICATION_METHODS:
         raise errors.invalid(
             f"invalid replication-method for stream {name}: {errors.echo(method)} "
@@ -175,21 +172,13 @@ def _check_method(stream: StreamLike, values: dict[str, Any]) -> None:
         raise errors.invalid(f"replication-method LOG_BASED is not available for stream {name}")
 
 
-def _check_key(stream: StreamLike, values: dict[str, Any]) -> None:
-    key = values.get("replication-key")
-    if key is None:
-        return
-    name = errors.echo(stream.tap_stream_id)
+def _check_key(stream: StreamLike, key: Any, name: str) -> None:
     problem = "expected a field name" if not isinstance(key, str) else replication_key_problem(stream, key)
     if problem is not None:
         raise errors.invalid(f"invalid replication-key for stream {name}: {errors.echo(key)} ({problem})")
 
 
-def _check_view_keys(stream: StreamLike, values: dict[str, Any]) -> None:
-    keys = values.get("view-key-properties")
-    if keys is None:
-        return
-    name = errors.echo(stream.tap_stream_id)
+def _check_view_keys(stream: StreamLike, keys: Any, name: str) -> None:
     if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
         raise errors.invalid(f"view-key-properties must be a list of field names (stream {name})")
     fields = schema_fields(stream.schema)
@@ -198,6 +187,14 @@ def _check_view_keys(stream: StreamLike, values: dict[str, Any]) -> None:
         raise errors.invalid(
             f"unknown view-key-properties for stream {name}: {errors.echo(', '.join(unknown))}"
         )
+
+
+# ``name``: the stream's id, echoed safely (``errors.echo``) for the messages.
+_STREAM_KEY_CHECKS: dict[str, Callable[[StreamLike, Any, str], None]] = {
+    "replication-method": _check_method,
+    "replication-key": _check_key,
+    "view-key-properties": _check_view_keys,
+}
 
 
 def _apply(chosen: Chosen, breadcrumb: Breadcrumb, values: dict[str, Any]) -> None:

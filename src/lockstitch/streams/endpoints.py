@@ -12,12 +12,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 
 from lockstitch.accounts.auth import Auth
-from lockstitch.context import context_of, read_body
+from lockstitch.context import read_body, reading, writing
+from lockstitch.kit.http import StitchRoutes
 from lockstitch.kit.json import JSONResponse
 from lockstitch.kit.time import utcnow
 from lockstitch.streams import errors, schemas, service
 
 router = APIRouter(tags=["streams"])
+route = StitchRoutes(router, schemas.error_responses)
 SourceId = Annotated[str, Path(description="Numeric source id", json_schema_extra={"pattern": "^[0-9]+$"})]
 StreamId = Annotated[str, Path(description="Numeric stream id", json_schema_extra={"pattern": "^[0-9]+$"})]
 
@@ -26,41 +28,38 @@ async def _body(request: Request) -> Any:
     return await read_body(request, errors.bad_body, errors.body_too_large)
 
 
-@router.get(
+@route(
+    "GET",
     "/v4/sources/{source_id}/streams",
-    summary="List a source's streams",
-    response_model=None,
-    responses={200: {"model": list[schemas.StreamOut]}, **schemas.error_responses(400, 401, 404)},
+    "List a source's streams",
+    list[schemas.StreamOut],
+    (400, 401, 404),
 )
 async def list_streams(request: Request, source_id: SourceId, who: Auth) -> JSONResponse:
-    async with context_of(request).db.read() as session:
-        return JSONResponse(await service.list_streams(session, who, source_id))
+    return JSONResponse(await reading(request, lambda s, _: service.list_streams(s, who, source_id)))
 
 
-@router.put(
+@route(
+    "PUT",
     "/v4/sources/{source_id}/streams/metadata",
-    summary="Select streams and fields",
-    response_model=None,
-    responses={
-        200: {"model": schemas.StatusOut},
-        **schemas.error_responses(400, 401, 404, 413, invalid_fields=True),
-    },
+    "Select streams and fields",
+    schemas.StatusOut,
+    schemas.error_responses(400, 401, 404, 413, invalid_fields=True),
     openapi_extra=schemas.METADATA_PUT_BODY,
 )
 async def update_metadata(request: Request, source_id: SourceId, who: Auth) -> JSONResponse:
-    ctx = context_of(request)
     body = await _body(request)
-    async with ctx.db.unit_of_work() as session:
-        result = await service.update_metadata(session, who, source_id, body, utcnow())
-    return JSONResponse(result)
+    return JSONResponse(
+        await writing(request, lambda s, _: service.update_metadata(s, who, source_id, body, utcnow()))
+    )
 
 
-@router.get(
+@route(
+    "GET",
     "/v4/sources/{source_id}/streams/{stream_id}",
-    summary="Retrieve a stream's schema and metadata",
-    response_model=None,
-    responses={200: {"model": schemas.StreamSchemaOut}, **schemas.error_responses(400, 401, 404)},
+    "Retrieve a stream's schema and metadata",
+    schemas.StreamSchemaOut,
+    (400, 401, 404),
 )
 async def get_stream(request: Request, source_id: SourceId, stream_id: StreamId, who: Auth) -> JSONResponse:
-    async with context_of(request).db.read() as session:
-        return JSONResponse(await service.get_stream(session, who, source_id, stream_id))
+    return JSONResponse(await reading(request, lambda s, _: service.get_stream(s, who, source_id, stream_id)))

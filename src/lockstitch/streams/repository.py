@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from lockstitch.kit.db import Repository
 from lockstitch.models import Source, Stream
 
 
-class StreamRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class StreamRepository(Repository):
     async def source(self, account_id: int, source_id: int, *, for_update: bool = False) -> Source | None:
         """The account's source (deleted ones too). ``for_update`` locks its row: every change
         to a source's streams takes that lock first, so a metadata PUT and a re-discovery (or two
@@ -41,7 +38,8 @@ class StreamRepository:
             )
         )
 
-    def add(self, stream: Stream) -> None:
+    def stage(self, stream: Stream) -> None:
+        """Add without flushing: the rest of the discovery is written, and flushed, with it."""
         self.session.add(stream)
 
     async def delete(self, stream: Stream) -> None:

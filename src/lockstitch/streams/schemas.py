@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from lockstitch.kit.http import ERROR_DESCRIPTIONS, ErrorDocs, error_docs
+
 
 class StreamOut(BaseModel):
     selected: bool | None
@@ -90,20 +92,14 @@ METADATA_PUT_BODY: dict[str, Any] = {
 }
 
 
-def error_responses(*statuses: int, invalid_fields: bool = False) -> dict[int | str, dict[str, Any]]:
+_DESCRIPTIONS = {**ERROR_DESCRIPTIONS, 400: "Invalid request", 404: "Unknown path or method not allowed"}
+
+
+def error_responses(*statuses: int, invalid_fields: bool = False) -> ErrorDocs:
     """Error bodies: bare JSON strings, and for the metadata PUT also ``{"invalid_fields": ...}``."""
-    descriptions = {
-        400: "Invalid request",
-        401: "Missing or invalid API access token",
-        404: "Unknown path or method not allowed",
-        413: "Request body too large",
-    }
-    return {
-        status: {
-            "model": PlainErrorBody | InvalidFieldsBody
-            if status == 400 and invalid_fields
-            else PlainErrorBody,
-            "description": descriptions[status],
-        }
-        for status in statuses
-    }
+    with_fields = PlainErrorBody | InvalidFieldsBody
+
+    def body(status: int) -> dict[str, Any]:
+        return {"model": with_fields if status == 400 and invalid_fields else PlainErrorBody}
+
+    return error_docs(_DESCRIPTIONS, statuses, body)

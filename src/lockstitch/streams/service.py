@@ -65,7 +65,7 @@ def _upsert(
             chosen_metadata={},
             created_at=now,
         )
-        repo.add(stream)
+        repo.stage(stream)
     stream.stream_name = found.stream_name
     stream.schema = found.schema
     stream.discovered_metadata = found.discovered_metadata
