@@ -9,17 +9,14 @@ source's queued connection check with the provider's error (never the secret).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.catalog.models import OAuthDef
 from lockstitch.catalog.source_type import SourceType
-from lockstitch.kit.crypto import Keyring
-from lockstitch.models import OAuthCredential, Source
+from lockstitch.models import OAuthCredential
 from lockstitch.oauth import sealing, states
 from lockstitch.oauth.repository import CredentialRepository
+from lockstitch.sources.oauth_port import SourceAt
 
 ROLES: tuple[sealing.Field, ...] = ("client_id", "client_secret", "refresh_token")
 
@@ -62,13 +59,7 @@ def provided_names(oauth: OAuthDef, credential: OAuthCredential) -> list[str]:
     return provided
 
 
-async def endpoint_change_refused(
-    session: AsyncSession,
-    source: Source,
-    source_type: SourceType,
-    plain: dict[str, Any],
-    secrets: dict[str, Any],
-) -> str | None:
+async def endpoint_change_refused(at: SourceAt, plain: dict[str, Any], secrets: dict[str, Any]) -> str | None:
     """The endpoint property a change may not touch, if any.
 
     The operator's managed client secret goes only to the provider's configured token endpoint.
@@ -76,7 +67,8 @@ async def endpoint_change_refused(
     source's credentials are the managed app's, it cannot be set, unless the same change brings
     the partner's own ``client_id`` and ``client_secret`` (then the endpoint is theirs).
     """
-    oauth = source_type.definition.oauth
+    source = at.source
+    oauth = at.source_type.definition.oauth
     name = oauth.token_url_property if oauth is not None else None
     if oauth is None or name is None or name not in plain:
         return None
@@ -84,18 +76,13 @@ async def endpoint_change_refused(
         return None
     if plain[name] is None or (oauth.client_id in secrets and oauth.client_secret in secrets):
         return None
-    credential = await CredentialRepository(session).for_source(source.account_id, source.id)
+    credential = await CredentialRepository(at.session).for_source(source.account_id, source.id)
     return name if credential is not None and credential.app == "managed" else None
 
 
-async def adopt(
-    session: AsyncSession,
-    keyring: Keyring,
-    source: Source,
-    source_type: SourceType,
-    values: dict[str, Any],
-    now: dt.datetime,
-) -> OAuthCredential:
+async def adopt(at: SourceAt, values: dict[str, Any]) -> OAuthCredential:
+    """Store the OAuth values on the source's credential, which Lockstitch then owns."""
+    session, keyring, source, source_type, now = at.session, at.keyring, at.source, at.source_type, at.now
     oauth = source_type.definition.oauth
     assert oauth is not None
     repo = CredentialRepository(session)
@@ -137,12 +124,10 @@ async def adopt(
     return credential
 
 
-async def endpoint_changed(
-    session: AsyncSession, keyring: Keyring, source: Source, source_type: SourceType, now: dt.datetime
-) -> list[str] | None:
+async def endpoint_changed(at: SourceAt) -> list[str] | None:
     """A partner's own client got a new token endpoint: validate it with a refresh right away,
     as new credentials are. Returns what the credentials provide (None: nothing to revalidate)."""
-    credential = await CredentialRepository(session).for_source(source.account_id, source.id)
+    credential = await CredentialRepository(at.session).for_source(at.source.account_id, at.source.id)
     if credential is None or credential.app == "managed":
         return None
-    return list((await adopt(session, keyring, source, source_type, {}, now)).provides)
+    return list((await adopt(at, {})).provides)

@@ -11,6 +11,7 @@ the module itself. A source service called without one cannot silently skip the 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,42 +22,33 @@ from lockstitch.kit.crypto import Keyring
 from lockstitch.models import OAuthCredential, Source
 
 
+@dataclass(frozen=True)
+class SourceAt:
+    """The source a change is applied to, inside the change's transaction, at its moment."""
+
+    session: AsyncSession
+    keyring: Keyring
+    source: Source
+    source_type: SourceType
+    now: dt.datetime
+
+
 class CredentialOwnership(Protocol):
     def split(self, source_type: SourceType, secrets: dict[str, Any]) -> dict[str, Any]:
         """Take the OAuth roles out of a change's credential values: ``{role: value or None}``."""
         ...
 
     async def endpoint_change_refused(
-        self,
-        session: AsyncSession,
-        source: Source,
-        source_type: SourceType,
-        plain: dict[str, Any],
-        secrets: dict[str, Any],
+        self, at: SourceAt, plain: dict[str, Any], secrets: dict[str, Any]
     ) -> str | None:
         """The endpoint property a change may not touch (managed credentials), if any."""
         ...
 
-    async def adopt(
-        self,
-        session: AsyncSession,
-        keyring: Keyring,
-        source: Source,
-        source_type: SourceType,
-        values: dict[str, Any],
-        now: dt.datetime,
-    ) -> OAuthCredential:
+    async def adopt(self, at: SourceAt, values: dict[str, Any]) -> OAuthCredential:
         """Store the OAuth values on the source's credential, which Lockstitch then owns."""
         ...
 
-    async def endpoint_changed(
-        self,
-        session: AsyncSession,
-        keyring: Keyring,
-        source: Source,
-        source_type: SourceType,
-        now: dt.datetime,
-    ) -> list[str] | None:
+    async def endpoint_changed(self, at: SourceAt) -> list[str] | None:
         """Revalidate a partner's credentials after their token endpoint changed."""
         ...
 

@@ -26,7 +26,7 @@ from lockstitch.kit.plans import PricingTier, meets
 from lockstitch.kit.time import parse_timestamp, utcnow
 from lockstitch.models import CheckState, ConnectionCheck, Source
 from lockstitch.sources import credentials, errors
-from lockstitch.sources.oauth_port import CredentialOwnership
+from lockstitch.sources.oauth_port import CredentialOwnership, SourceAt
 from lockstitch.sources.properties import RULES, touches_connection
 from lockstitch.sources.repository import SourceRepository, fetch_source
 from lockstitch.sources.views import facts_of, report_card, source_json
@@ -193,9 +193,8 @@ async def update_source(
     )
     if changes.bad:
         raise errors.invalid_properties(changes.bad, report_card(source, source_type, check_state, provides))
-    refused = await ownership.endpoint_change_refused(
-        session, source, source_type, changes.plain, changes.secrets
-    )
+    at = SourceAt(session, ctx.keyring, source, source_type, utcnow())
+    refused = await ownership.endpoint_change_refused(at, changes.plain, changes.secrets)
     if refused is not None:
         raise errors.managed_endpoint(refused, report_card(source, source_type, check_state, provides))
     _check_cron(changes, who)
@@ -332,11 +331,15 @@ async def apply_changes(
                 sealed[name] = credentials.seal(ctx.keyring, source, name, value)
         source.credentials = sealed
     if oauth_values:
-        credential = await ownership.adopt(session, ctx.keyring, source, source_type, oauth_values, utcnow())
+        credential = await ownership.adopt(
+            SourceAt(session, ctx.keyring, source, source_type, utcnow()), oauth_values
+        )
         return list(credential.provides)
     oauth = source_type.definition.oauth
     if oauth is not None and oauth.token_url_property in changes.plain:
-        revalidated = await ownership.endpoint_changed(session, ctx.keyring, source, source_type, utcnow())
+        revalidated = await ownership.endpoint_changed(
+            SourceAt(session, ctx.keyring, source, source_type, utcnow())
+        )
         if revalidated is not None:
             return revalidated
     return oauth_provides
