@@ -18,7 +18,6 @@ import typer
 import uvicorn
 
 from lockstitch.accounts import service as accounts
-from lockstitch.accounts.repository import AccountRepository, TokenRepository
 from lockstitch.config import Settings, load_settings
 from lockstitch.context import Context, build_context
 from lockstitch.kit.crypto import generate_key
@@ -194,9 +193,7 @@ def accounts_list() -> None:
 
     async def work(ctx: Context) -> list[tuple[int, str, str, str]]:
         async with ctx.db.read() as session:
-            return [
-                (a.id, a.email, a.company, a.pricing_tier) for a in await AccountRepository(session).list()
-            ]
+            return [(a.id, a.email, a.company, a.pricing_tier) for a in await accounts.list_accounts(session)]
 
     for account_id, email, company, tier in _run(_settings(), work):
         typer.echo(f"{account_id}\t{email}\t{company}\t{tier}")
@@ -204,7 +201,7 @@ def accounts_list() -> None:
 
 async def _require_account(ctx: Context, account_id: int) -> None:
     async with ctx.db.read() as session:
-        if await AccountRepository(session).get(account_id) is None:
+        if not await accounts.account_exists(session, account_id):
             typer.echo(f"error: account {account_id} does not exist", err=True)
             raise typer.Exit(1)
 
@@ -297,7 +294,7 @@ def tokens_list(account: Annotated[int, typer.Option(help="Account id.")]) -> No
     async def work(ctx: Context) -> list[str]:
         await _require_account(ctx, account)
         async with ctx.db.read() as session:
-            rows = await TokenRepository(session).list_for(account)
+            rows = await accounts.list_tokens(session, account)
         return [
             f"{t.id}\t{t.hint}...\t{t.name or '-'}\t{t.scopes or '-'}\t{t.created_at:%Y-%m-%dT%H:%M:%SZ}\t"
             + (f"revoked {t.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if t.revoked_at else "active")
@@ -317,7 +314,7 @@ def tokens_revoke(
 
     async def work(ctx: Context) -> bool:
         async with ctx.db.unit_of_work() as session:
-            return await TokenRepository(session).revoke(account, token_id)
+            return await accounts.revoke_token(session, account, token_id)
 
     if not _run(_settings(), work):
         typer.echo(f"error: account {account} has no active token {token_id}", err=True)

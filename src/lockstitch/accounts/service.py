@@ -135,3 +135,21 @@ async def create_partner_account(session: AsyncSession, settings: Settings, body
         pricing_tier=partner.default_pricing_tier,
         partner_id=partner.id,
     )
+
+
+async def list_accounts(session: AsyncSession) -> list[Account]:
+    return await AccountRepository(session).list()
+
+
+async def account_exists(session: AsyncSession, account_id: int) -> bool:
+    return await AccountRepository(session).get(account_id) is not None
+
+
+async def list_tokens(session: AsyncSession, account_id: int) -> list[ApiToken]:
+    """Every token of the account, revoked ones included (their hints only: never the token)."""
+    return await TokenRepository(session).list_for(account_id)
+
+
+async def revoke_token(session: AsyncSession, account_id: int, token_id: int) -> bool:
+    """Revoke one of the account's active tokens; False when it has no such active token."""
+    return await TokenRepository(session).revoke(account_id, token_id)
