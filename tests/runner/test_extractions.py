@@ -21,13 +21,13 @@ import pytest
 from sqlalchemy import select
 
 from lockstitch.context import Context
+from lockstitch.jobs.extractions_repository import ExtractionRepository
 from lockstitch.jobs.queue import enqueue_extraction
 from lockstitch.kit.time import utcnow
 from lockstitch.models import Extraction, ExtractionLog, ExtractionState, Load, Source
 from lockstitch.runner.extractions import TERMINATED, ExtractionRun, _failed, _message_stream
 from lockstitch.runner.pipeline import PipeResult
 from lockstitch.runner.plugins import Plugins
-from lockstitch.runner.repository import ExtractionRepository
 from tests.conftest import AccountHandle, MakeContext
 
 WORKER = "test-worker"

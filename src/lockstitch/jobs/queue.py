@@ -11,22 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lockstitch.jobs.extractions_repository import ExtractionRepository
 from lockstitch.models import Extraction, ExtractionState, Source
-from lockstitch.models.extraction import ACTIVE
 
 
 def job_name(account_id: int, source_id: int) -> str:
     return f"{account_id}.{source_id}.sync.{uuid.uuid4()}"
-
-
-async def active_extraction(session: AsyncSession, source_id: int) -> Extraction | None:
-    return await session.scalar(
-        select(Extraction).where(Extraction.source_id == source_id, Extraction.state.in_(ACTIVE))
-    )
 
 
 async def enqueue_extraction(
@@ -34,7 +27,8 @@ async def enqueue_extraction(
 ) -> tuple[Extraction, bool]:
     """A pending extraction for ``source`` (``created`` True), or the one already pending or
     running (``created`` False)."""
-    running = await active_extraction(session, source.id)
+    extractions = ExtractionRepository(session)
+    running = await extractions.active(source.id)
     if running is not None:
         return running, False
     extraction = Extraction(
@@ -51,7 +45,7 @@ async def enqueue_extraction(
             session.add(extraction)
     except IntegrityError:
         # Another request queued one between our read and our insert.
-        raced = await active_extraction(session, source.id)
+        raced = await extractions.active(source.id)
         if raced is None:
             raise
         return raced, False

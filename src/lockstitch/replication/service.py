@@ -27,13 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.accounts.auth import Principal
 from lockstitch.context import Context
+from lockstitch.jobs import joblog
+from lockstitch.jobs.extractions_repository import ExtractionRepository, LoadRepository
 from lockstitch.jobs.queue import enqueue_extraction
 from lockstitch.kit.ids import parse_id
 from lockstitch.models import Extraction, ExtractionLog, ExtractionState
 from lockstitch.replication import errors, log_urls
-from lockstitch.replication.repository import ReplicationRepository
 from lockstitch.replication.views import PAGE_SIZE, Page, extraction_json, load_json, page_json
-from lockstitch.runner import joblog
 from lockstitch.sources.repository import SourceRepository, SourceRow
 from lockstitch.sources.views import report_card
 
@@ -103,7 +103,7 @@ async def stop_sync(
 ) -> dict[str, Any]:
     """``DELETE /v4/sources/{id}/sync``: stop the source's pending or running job, if any."""
     found = await _find_source(session, who, raw_source_id)
-    repo = ReplicationRepository(session)
+    repo = ExtractionRepository(session)
     extraction = await repo.active_for_update(found.source.id)
     if extraction is None:
         return {"status": 200}
@@ -115,7 +115,7 @@ async def stop_sync(
     return {"status": 200}
 
 
-def _cancel_pending(repo: ReplicationRepository, extraction: Extraction, now: dt.datetime) -> None:
+def _cancel_pending(repo: ExtractionRepository, extraction: Extraction, now: dt.datetime) -> None:
     extraction.state = ExtractionState.CANCELLED
     extraction.cancel_requested_at = now
     extraction.completion_time = now
@@ -126,7 +126,7 @@ def _cancel_pending(repo: ReplicationRepository, extraction: Extraction, now: dt
 
 def cancelled_log(extraction: Extraction) -> str:
     """The log of a job stopped before it started, in the line format of spec 9.13 (the
-    runner's own wording, from ``runner.joblog``)."""
+    runner's own wording, from ``jobs.joblog``)."""
     return joblog.stopped_before_start(extraction.job_name)
 
 
@@ -134,7 +134,7 @@ async def list_extractions(
     session: AsyncSession, who: Principal, raw_client_id: str, raw_page: str | None, now: dt.datetime
 ) -> dict[str, Any]:
     """``GET /v4/{client}/extractions``: per source, its last extraction completed in 60 days."""
-    repo = ReplicationRepository(session)
+    repo = ExtractionRepository(session)
     count, rows = repo.count_latest_completed, repo.latest_completed
     return await _listed(who, raw_client_id, raw_page, now, "extractions", count, rows, extraction_json)
 
@@ -143,8 +143,8 @@ async def list_loads(
     session: AsyncSession, who: Principal, raw_client_id: str, raw_page: str | None, now: dt.datetime
 ) -> dict[str, Any]:
     """``GET /v4/{client}/loads``: the last load attempt of every stream, 60 days back."""
-    repo = ReplicationRepository(session)
-    return await _listed(who, raw_client_id, raw_page, now, "loads", repo.count_loads, repo.loads, load_json)
+    loads = LoadRepository(session)
+    return await _listed(who, raw_client_id, raw_page, now, "loads", loads.count, loads.page, load_json)
 
 
 async def _listed(
@@ -173,7 +173,7 @@ async def log_location(
     """``GET /v4/{client}/extractions/{job_name}``: where to read the job's log (a signed URL)."""
     _check_client(who, raw_client_id)
     plausible = len(job_name) <= MAX_JOB_NAME and "\x00" not in job_name  # PostgreSQL refuses NUL
-    found = await ReplicationRepository(session).job_with_log(who.account_id, job_name) if plausible else None
+    found = await ExtractionRepository(session).job_with_log(who.account_id, job_name) if plausible else None
     if found is None:
         raise errors.job_not_found(job_name)
     extraction, has_log = found
@@ -193,4 +193,4 @@ async def read_log(
     """``GET /logs/{job_name}``: the log, if the URL's signature holds (else
     ``log_urls.LinkRejectedError``); None when the job is gone since the URL was signed."""
     log_urls.verify(ctx.keyring, job_name, expires, signature, int(now.timestamp()))
-    return await ReplicationRepository(session).log_content(job_name)
+    return await ExtractionRepository(session).log_content(job_name)

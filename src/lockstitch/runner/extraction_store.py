@@ -1,9 +1,11 @@
-"""What an extraction reads before it runs and writes when it ends (its repository).
+"""What an extraction reads before it runs and writes when it ends (through the repositories
+of its tables: ``jobs.extractions_repository``, ``sources.repository``, ``streams.repository``).
 
 The end is one transaction: the extraction's statuses, its log, the state the target confirmed
 and the per-stream loads, written only if this worker still holds the extraction's lease, and
-releasing it (``jobs.leases.finish``: a worker that lost it, say after a long stall, must not
-overwrite the outcome recorded by whoever finished the job as failed).
+releasing it (``ExtractionRepository.end``, over ``jobs.leases.finish``: a worker that lost it,
+say after a long stall, must not overwrite the outcome recorded by whoever finished the job as
+failed).
 """
 
 from __future__ import annotations
@@ -12,23 +14,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.context import Context
 from lockstitch.destinations.service import destination_for_source
-from lockstitch.jobs import leases
-from lockstitch.jobs.leases import EXTRACTIONS
+from lockstitch.jobs.extractions_repository import ExtractionRepository, LoadRepository, SourceStateRepository
 from lockstitch.kit.time import utcnow
-from lockstitch.models import (
-    Destination,
-    Extraction,
-    ExtractionLog,
-    ExtractionState,
-    Load,
-    Source,
-    SourceState,
-    Stream,
-)
+from lockstitch.models import Destination, Extraction, ExtractionState, Source, Stream
+from lockstitch.sources.repository import SourceRepository
+from lockstitch.streams.repository import StreamRepository
 
 
 @dataclass
@@ -61,20 +55,18 @@ class ExtractionStore:
 
     async def inputs(self) -> tuple[Source, list[Stream], Destination | None, Any | None]:
         async with self.ctx.db.read() as session:
-            source = await session.get(Source, self.extraction.source_id)
+            source = await SourceRepository(session).by_id(self.extraction.source_id)
             assert source is not None  # the extraction row cascades with its source
-            streams = list(
-                await session.scalars(select(Stream).where(Stream.source_id == source.id).order_by(Stream.id))
-            )
+            streams = await StreamRepository(session).streams_of(source.id)
             destination = await destination_for_source(session, source.account_id, source.destination_id)
-            saved = await session.get(SourceState, source.id)
+            saved = await SourceStateRepository(session).get(source.id)
         self.source_name = source.name
-        return source, streams, destination, saved.state if saved is not None else None
+        return source, streams, destination, saved
 
     async def set_source_type(self, tap_name: str) -> None:
         async with self.ctx.db.unit_of_work() as session:
-            await leases.write_held(
-                session, EXTRACTIONS, self.extraction.id, self.worker_id, {"source_type": tap_name}
+            await ExtractionRepository(session).write_held(
+                self.extraction.id, self.worker_id, {"source_type": tap_name}
             )
 
     async def finish(self, outcome: Outcome, log_text: str) -> bool:
@@ -91,46 +83,25 @@ class ExtractionStore:
                 "target_exit_status": outcome.target_exit_status,
                 "target_description": outcome.target_description,
             }
-            if await leases.finish(session, EXTRACTIONS, self.extraction.id, self.worker_id, values) is None:
+            if not await ExtractionRepository(session).end(
+                self.extraction.id, self.worker_id, values, log_text
+            ):
                 return False
-            session.add(ExtractionLog(extraction_id=self.extraction.id, content=log_text))
             if outcome.new_state is not None:
-                await self._keep_state(session, outcome.new_state, now)
+                await SourceStateRepository(session).keep(
+                    self.extraction.source_id, outcome.new_state, self.extraction.job_name, now
+                )
             if outcome.state != ExtractionState.CANCELLED:
                 await self._record_loads(session, outcome, now)
         return True
 
-    async def _keep_state(self, session: Any, state: Any, now: dt.datetime) -> None:
-        saved = await session.get(SourceState, self.extraction.source_id, with_for_update=True)
-        if saved is None:
-            session.add(
-                SourceState(
-                    source_id=self.extraction.source_id,
-                    state=state,
-                    job_name=self.extraction.job_name,
-                    updated_at=now,
-                )
-            )
-        else:
-            saved.state, saved.job_name, saved.updated_at = state, self.extraction.job_name, now
-
-    async def _record_loads(self, session: Any, outcome: Outcome, now: dt.datetime) -> None:
+    async def _record_loads(self, session: AsyncSession, outcome: Outcome, now: dt.datetime) -> None:
         loaded = outcome.target_exit_status == 0
+        loads = LoadRepository(session)
         for stream_name, count in outcome.records.items():
             if count <= 0:
                 continue
-            load = await session.scalar(
-                select(Load).where(
-                    Load.source_id == self.extraction.source_id, Load.stream_name == stream_name
-                )
-            )
-            if load is None:
-                load = Load(
-                    account_id=self.extraction.account_id,
-                    source_id=self.extraction.source_id,
-                    stream_name=stream_name,
-                )
-                session.add(load)
+            load = await loads.for_stream(self.extraction.account_id, self.extraction.source_id, stream_name)
             load.source_name = self.source_name
             load.job_name = self.extraction.job_name
             load.updated_at = now

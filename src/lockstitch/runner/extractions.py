@@ -24,12 +24,12 @@ from lockstitch.catalog.source_type import SourceType
 from lockstitch.catalog.tap_config import ConfigError
 from lockstitch.context import Context
 from lockstitch.destinations.service import target_config
+from lockstitch.jobs import joblog
 from lockstitch.kit.crypto import DecryptionError
 from lockstitch.kit.logging import get_logger
 from lockstitch.kit.time import utcnow
 from lockstitch.models import Destination, Extraction, ExtractionState, Source
 from lockstitch.oauth.vending import CredentialsUnavailable
-from lockstitch.runner import joblog
 from lockstitch.runner.connection import tap_connection
 from lockstitch.runner.extraction_store import ExtractionStore, Outcome
 from lockstitch.runner.messages import error_message

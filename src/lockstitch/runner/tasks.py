@@ -4,7 +4,7 @@ runs, abandoned here when renewal finds the lease gone).
 
 ``runner.check_concurrency`` checks and ``runner.extraction_concurrency`` extractions run at
 once. A check whose lease lapsed is run again by the next worker; an extraction whose lease
-lapsed is recorded as failed (``runner.repository``).
+lapsed is recorded as failed (``jobs.extractions_repository``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lockstitch.context import Context
 from lockstitch.jobs.check_runner import CheckRunner
 from lockstitch.jobs.checks_repository import CheckRepository
+from lockstitch.jobs.extractions_repository import ExtractionRepository
 from lockstitch.jobs.leased_runner import LeasedRunner
 from lockstitch.kit.logging import get_logger
 from lockstitch.kit.time import utcnow
@@ -25,7 +26,6 @@ from lockstitch.models import CheckState, ConnectionCheck, Source
 from lockstitch.runner.checks import CheckRun
 from lockstitch.runner.extractions import ExtractionRun
 from lockstitch.runner.plugins import Plugins
-from lockstitch.runner.repository import ExtractionRepository
 from lockstitch.runner.workspace import sweep_orphans
 
 log = get_logger("lockstitch.runner")

@@ -127,6 +127,10 @@ class SourceRepository(Repository):
             )
         )
 
+    async def by_id(self, source_id: int) -> Source | None:
+        """One source by id, whatever its account (the caller holds a row that names it)."""
+        return await self.session.get(Source, source_id)
+
     async def lock(self, source_id: int) -> Source | None:
         """One source, locked for a read-modify-write (FOR UPDATE on PostgreSQL; SQLite's
         writers are serialised by BEGIN IMMEDIATE)."""
