@@ -1,5 +1,6 @@
-"""The OAuth domain's queries: credentials and their leases, handshake states, origins (flagged
-managed apps: ``app_flags``; events and the audit log belong to ``sources`` and ``accounts``).
+"""The OAuth domain's queries: credentials and their leases (and the batches a key rotation
+re-seals), handshake states, origins (flagged managed apps: ``app_flags``; events and the audit
+log belong to ``sources`` and ``accounts``).
 
 The leases' SQL (claims, the release in ``settle_many``) is ``jobs.leases``'s; what is the
 credentials' own is here: which are due, the holder-liveness rule, the in-flight mark.
@@ -86,6 +87,17 @@ class CredentialRepository:
         self.session.add(credential)
         await self.session.flush()
         return credential
+
+    async def batch_after(self, after_id: int, batch: int) -> list[OAuthCredential]:
+        """Up to ``batch`` credentials after ``after_id`` in id order, locked for rewriting."""
+        query = (
+            select(OAuthCredential)
+            .where(OAuthCredential.id > after_id)
+            .order_by(OAuthCredential.id)
+            .limit(batch)
+            .with_for_update()
+        )
+        return list(await self.session.scalars(query))
 
     async def lease_owners(self) -> list[str]:
         return await leases.owners(self.session, OAUTH_CREDENTIALS)
@@ -295,6 +307,12 @@ class StateRepository:
         if taken is None:
             return None
         return await self.session.get(OAuthState, state_hash, populate_existing=True)
+
+    async def with_verifier(self) -> list[OAuthState]:
+        """The states holding a sealed PKCE code verifier (pending handshakes)."""
+        return list(
+            await self.session.scalars(select(OAuthState).where(OAuthState.code_verifier.is_not(None)))
+        )
 
     async def purge_expired(self, before: dt.datetime) -> None:
         await self.session.execute(delete(OAuthState).where(OAuthState.expires_at < before))

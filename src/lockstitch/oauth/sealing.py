@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.kit.crypto import Keyring
-from lockstitch.models import OAuthCredential, OAuthState
+from lockstitch.models import OAuthCredential
+from lockstitch.oauth.repository import CredentialRepository, StateRepository
 from lockstitch.sources import credentials as source_credentials
 
 Field = Literal["client_id", "client_secret", "refresh_token", "access_token"]
@@ -51,15 +51,7 @@ async def rotate(
 ) -> tuple[int, int]:
     """Re-seal one batch of credentials under the newest key; same contract as
     ``sources.credentials.rotate``. Pending handshake states are re-sealed with the first batch."""
-    rows = list(
-        await session.scalars(
-            select(OAuthCredential)
-            .where(OAuthCredential.id > after_id)
-            .order_by(OAuthCredential.id)
-            .limit(batch)
-            .with_for_update()
-        )
-    )
+    rows = await CredentialRepository(session).batch_after(after_id, batch)
     resealed = 0
     for credential in rows:
         for field in FIELDS:
@@ -69,7 +61,7 @@ async def rotate(
                 setattr(credential, field, keyring.reseal(token, aad))
                 resealed += 1
     if after_id == 0:
-        for state in await session.scalars(select(OAuthState).where(OAuthState.code_verifier.is_not(None))):
+        for state in await StateRepository(session).with_verifier():
             assert state.code_verifier is not None
             if keyring.needs_rotation(state.code_verifier):
                 state.code_verifier = keyring.reseal(state.code_verifier, state_data(state.state_hash))

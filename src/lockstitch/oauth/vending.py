@@ -17,13 +17,14 @@ from typing import Protocol
 from lockstitch.config import OAuthSettings
 from lockstitch.context import Context
 from lockstitch.kit.time import utcnow
-from lockstitch.models import OAuthCredential, Source
+from lockstitch.models import OAuthCredential
 from lockstitch.oauth import sealing, states
 from lockstitch.oauth.app_flags import AppFlagRepository
 from lockstitch.oauth.protocol import OAuthError
 from lockstitch.oauth.refresh_request import client_and_token
 from lockstitch.oauth.repository import Claim, CredentialRepository
 from lockstitch.oauth.timing import NO_EXPIRY_CHECK
+from lockstitch.sources.repository import SourceRepository
 
 
 class TokenEngine(Protocol):
@@ -100,7 +101,7 @@ async def tap_credentials(
     vended = await access_token(engine, account_id, source_id, min_valid)
     async with engine.ctx.db.read() as session:
         credential = await CredentialRepository(session).for_source(account_id, source_id)
-        source = await session.get(Source, source_id)
+        source = await SourceRepository(session).by_id(source_id)
     if credential is None or source is None:
         raise CredentialsUnavailable("none", "this source has no OAuth credentials")
     source_type = engine.ctx.catalog.source_type(source.type)
