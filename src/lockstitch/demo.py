@@ -21,17 +21,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from lockstitch.accounts import service as accounts
 from lockstitch.accounts.auth import Principal
-from lockstitch.accounts.repository import TokenRepository
+from lockstitch.accounts.repository import AccountRepository, TokenRepository
 from lockstitch.accounts.tokens import hash_token
 from lockstitch.context import Context
+from lockstitch.destinations.repository import DestinationRepository
+from lockstitch.jobs.checks_repository import CheckRepository
+from lockstitch.jobs.extractions_repository import ExtractionRepository
 from lockstitch.kit.plans import PricingTier
 from lockstitch.kit.time import utcnow
-from lockstitch.models import Account, CheckState, ConnectionCheck, Destination, Extraction, Source, Stream
+from lockstitch.models import CheckState, Stream
 from lockstitch.models.extraction import COMPLETED
+from lockstitch.sources.repository import SourceRepository
+from lockstitch.streams.repository import StreamRepository
 
 DEMO_EMAIL = "demo@lockstitch.local"
 TOKEN_FILE = "demo-token"  # noqa: S105 - a file name, not a secret
@@ -46,7 +49,7 @@ class Demo:
 async def ensure_demo(ctx: Context) -> Demo:
     token_path = ctx.settings.home / TOKEN_FILE
     async with ctx.db.unit_of_work() as session:
-        account_id = await session.scalar(select(Account.id).where(Account.email == DEMO_EMAIL))
+        account_id = await AccountRepository(session).id_for_email(DEMO_EMAIL)
         if account_id is None:
             created = await accounts.create_account(
                 session, email=DEMO_EMAIL, company="Lockstitch demo", first_name="Demo", last_name="User"
@@ -102,16 +105,11 @@ async def seed_replication(ctx: Context, demo: Demo) -> int | None:
             (folder / sample.name).write_bytes(sample.read_bytes())
     who = Principal(demo.account_id, PricingTier.ENTERPRISE, frozenset(), 0)
     async with ctx.db.unit_of_work() as session:
-        has_destination = await session.scalar(
-            select(Destination.id).where(Destination.account_id == demo.account_id)
-        )
-        if has_destination is None:
+        if not await DestinationRepository(session).list_for(demo.account_id):
             await destinations.create_destination(
                 session, ctx, who, {"type": "lockstitch.duckdb", "name": "Demo warehouse", "properties": {}}
             )
-        source = await session.scalar(
-            select(Source).where(Source.account_id == demo.account_id, Source.display_name == DEMO_SOURCE)
-        )
+        source = await SourceRepository(session).by_display_name(demo.account_id, DEMO_SOURCE)
         if source is None:
             created = await sources.create_source(
                 session,
@@ -149,12 +147,12 @@ async def finish_setup(ctx: Context, demo: Demo, source_id: int, say: Callable[[
     if not checked:
         return
     async with ctx.db.unit_of_work() as session:
-        found = list(await session.scalars(select(Stream).where(Stream.source_id == source_id)))
+        found = await StreamRepository(session).streams_of(source_id)
         # The stream and every field: Stitch's rules replicate only what is selected (or
         # selected by default, which this tap does not say).
         body = {"streams": [_select_all(stream) for stream in found]}
         await streams.update_metadata(session, who, str(source_id), body, utcnow())
-        source = await session.get(Source, source_id)
+        source = await SourceRepository(session).by_id(source_id)
         assert source is not None
         extraction, _ = await enqueue_extraction(session, source, "manual", utcnow())
         job_name = extraction.job_name
@@ -170,7 +168,7 @@ async def finish_setup(ctx: Context, demo: Demo, source_id: int, say: Callable[[
     ):
         return
     async with ctx.db.read() as session:
-        done = await session.scalar(select(Extraction).where(Extraction.job_name == job_name))
+        done = await ExtractionRepository(session).by_job_name(job_name)
     rows = sum(done.records.values()) if done else 0
     warehouse = ctx.settings.account_warehouse(demo.account_id) / "warehouse.duckdb"
     say(f"demo: {rows} rows landed in {warehouse}, schema demo_shop_orders. Look at them with:")
@@ -186,17 +184,16 @@ def _select_all(stream: Stream) -> dict[str, Any]:
 
 async def _check_state(ctx: Context, source_id: int) -> str | None:
     async with ctx.db.read() as session:
-        source = await session.get(Source, source_id)
+        source = await SourceRepository(session).by_id(source_id)
         if source is None or source.check_job_name is None:
             return None
-        return await session.scalar(
-            select(ConnectionCheck.state).where(ConnectionCheck.name == source.check_job_name)
-        )
+        return await CheckRepository(session).state_of(source.check_job_name)
 
 
 async def _extraction_state(ctx: Context, job_name: str) -> str | None:
     async with ctx.db.read() as session:
-        return await session.scalar(select(Extraction.state).where(Extraction.job_name == job_name))
+        extraction = await ExtractionRepository(session).by_job_name(job_name)
+        return extraction.state if extraction is not None else None
 
 
 async def _succeeded(

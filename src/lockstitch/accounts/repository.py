@@ -26,9 +26,11 @@ class AccountRepository(Repository):
     async def get(self, account_id: int) -> Account | None:
         return await self.session.get(Account, account_id)
 
+    async def id_for_email(self, email: str) -> int | None:
+        return await self.session.scalar(select(Account.id).where(Account.email == email))
+
     async def email_taken(self, email: str) -> bool:
-        found = await self.session.scalar(select(Account.id).where(Account.email == email))
-        return found is not None
+        return await self.id_for_email(email) is not None
 
     async def list(self) -> list[Account]:
         return list(await self.session.scalars(select(Account).order_by(Account.id)))

@@ -92,6 +92,10 @@ class CheckRepository(Repository):
         ).first()
         return (row[0], row[1]) if row else None
 
+    async def state_of(self, name: str) -> str | None:
+        """The state of the check called ``name`` (None when there is none)."""
+        return await self.session.scalar(select(ConnectionCheck.state).where(ConnectionCheck.name == name))
+
     async def lock_source(self, source_id: int) -> Source | None:
         return await self.session.get(Source, source_id, with_for_update=True, populate_existing=True)
 

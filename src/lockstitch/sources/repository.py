@@ -131,6 +131,12 @@ class SourceRepository(Repository):
         """One source by id, whatever its account (the caller holds a row that names it)."""
         return await self.session.get(Source, source_id)
 
+    async def by_display_name(self, account_id: int, display_name: str) -> Source | None:
+        """The account's source called ``display_name`` (deleted ones too)."""
+        return await self.session.scalar(
+            select(Source).where(Source.account_id == account_id, Source.display_name == display_name)
+        )
+
     async def lock(self, source_id: int) -> Source | None:
         """One source, locked for a read-modify-write (FOR UPDATE on PostgreSQL; SQLite's
         writers are serialised by BEGIN IMMEDIATE)."""
