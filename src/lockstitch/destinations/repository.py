@@ -92,11 +92,4 @@ class DestinationRepository(Repository):
 
     async def batch_after(self, after_id: int, batch: int) -> Sequence[Destination]:
         """Up to ``batch`` destinations after ``after_id`` in id order, locked for rewriting."""
-        query = (
-            select(Destination)
-            .where(Destination.id > after_id)
-            .order_by(Destination.id)
-            .limit(batch)
-            .with_for_update()
-        )
-        return list(await self.session.scalars(query))
+        return await self.locked_batch(Destination, after_id, batch)

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy import JSON, DateTime, MetaData, event, inspect, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -53,6 +53,13 @@ class Repository:
         self.session.add(row)
         await self.session.flush()
         return row
+
+    async def locked_batch(self, model: type[Row], after_id: int, batch: int) -> list[Row]:
+        """Up to ``batch`` rows of ``model`` after ``after_id`` in primary-key order, locked for
+        rewriting (a key rotation's batch: a writer of the same rows waits, losing nothing)."""
+        key = inspect(model).primary_key[0]
+        query = select(model).where(key > after_id).order_by(key).limit(batch).with_for_update()
+        return list(await self.session.scalars(query))
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lockstitch.jobs import leases
 from lockstitch.jobs.leases import OAUTH_CREDENTIALS
+from lockstitch.kit.db import Repository
 from lockstitch.models import AccountOrigin, OAuthCredential, OAuthState, Source
 from lockstitch.oauth.states import REFRESHABLE, CredentialStatus
 
@@ -69,10 +70,7 @@ class Settlement:
     keep_in_flight: bool = False
 
 
-class CredentialRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class CredentialRepository(Repository):
     async def for_source(self, account_id: int, source_id: int) -> OAuthCredential | None:
         return await self.session.scalar(
             select(OAuthCredential).where(
@@ -83,21 +81,9 @@ class CredentialRepository:
     async def get(self, credential_id: int) -> OAuthCredential | None:
         return await self.session.get(OAuthCredential, credential_id)
 
-    async def add(self, credential: OAuthCredential) -> OAuthCredential:
-        self.session.add(credential)
-        await self.session.flush()
-        return credential
-
     async def batch_after(self, after_id: int, batch: int) -> list[OAuthCredential]:
         """Up to ``batch`` credentials after ``after_id`` in id order, locked for rewriting."""
-        query = (
-            select(OAuthCredential)
-            .where(OAuthCredential.id > after_id)
-            .order_by(OAuthCredential.id)
-            .limit(batch)
-            .with_for_update()
-        )
-        return list(await self.session.scalars(query))
+        return await self.locked_batch(OAuthCredential, after_id, batch)
 
     async def lease_owners(self) -> list[str]:
         return await leases.owners(self.session, OAUTH_CREDENTIALS)

@@ -144,5 +144,4 @@ class SourceRepository(Repository):
 
     async def batch_after(self, after_id: int, batch: int) -> Sequence[Source]:
         """Up to ``batch`` sources after ``after_id`` in id order, locked for rewriting."""
-        query = select(Source).where(Source.id > after_id).order_by(Source.id).limit(batch).with_for_update()
-        return list(await self.session.scalars(query))
+        return await self.locked_batch(Source, after_id, batch)
