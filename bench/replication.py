@@ -463,7 +463,7 @@ async def _plan(args: argparse.Namespace, ctx: Context) -> Plan:
     async with tap_connection(ctx, "bench", row, source_type, tap, 3600, secrets=[]) as connection:
         tap_config = connection.config
     catalog = singer_catalog(streams_orm)
-    target_configs = {name: target_config(ctx, destination, schema) for name, schema in SCHEMAS.items()}
+    target_configs = {name: await target_config(ctx, destination, schema) for name, schema in SCHEMAS.items()}
     return Plan(Path(tap_exe), Path(target_exe), tap_config, catalog, target_configs, source["id"])
 
 

@@ -32,7 +32,7 @@ from lockstitch.models import ConnectionCheck, Source
 from lockstitch.oauth import ownership
 from lockstitch.sources import credentials
 from lockstitch.sources import service as sources
-from lockstitch.sources.properties import review
+from lockstitch.sources.properties import RULES
 from lockstitch.sources.repository import SourceRepository
 
 SOURCE_TYPE = "platform.hp-postgres"
@@ -117,7 +117,7 @@ async def _insert_batch(
     now = utcnow()
     rows = []
     for number, incoming in batch:
-        changes = review(source_type, incoming, {}, frozenset())
+        changes = RULES.review(source_type.properties, incoming, {}, frozenset())
         if changes.bad:
             raise SeedError(f"{SOURCE_TYPE} rejects the seed properties: {changes.bad}")
         name = display_name(number)
