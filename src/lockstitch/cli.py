@@ -26,6 +26,7 @@ from lockstitch.kit.logging import configure_logging, register_secret
 from lockstitch.migrations import upgrade
 from lockstitch.oauth import service as oauth
 from lockstitch.rotation import rotate_all
+from lockstitch.runner.catalog_cli import catalog_app
 from lockstitch.runner.cli import duckdb_query, plugins_app
 
 T = TypeVar("T")
@@ -39,6 +40,7 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.add_typer(plugins_app, name="plugins")
+app.add_typer(catalog_app, name="catalog")
 app.command("duckdb")(duckdb_query)
 
 

@@ -129,6 +129,9 @@ class TapDef(PluginDef):
     # Taps that can refresh by themselves are pointed at a per-run token relay instead, so runs
     # longer than an access token's life never meet an expired token.
     token_relay: TokenRelayDef | None = None
+    # Values the catalogue verifier (``runner.verify``) puts in its synthetic source where the
+    # card's schema says too little for a dummy to be one the tap takes ("owner/repo").
+    verify_values: dict[str, Any] = Field(default_factory=dict)
 
 
 class TargetDef(PluginDef):
@@ -172,6 +175,8 @@ class SourceTypeFile(TypeFile):
     system_values: dict[str, str] = Field(default_factory=dict)
     tap: TapDef | None = None
     oauth: OAuthDef | None = None
+    # Free text for docs/catalog.md (``make catalog``): why a type has no tap, mapping remarks.
+    notes: str = ""
 
     @model_validator(mode="after")
     def _writes_back_can_come_back(self) -> SourceTypeFile:

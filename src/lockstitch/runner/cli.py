@@ -49,7 +49,7 @@ class _Outcome:
     error: str | None = None
 
 
-def _settings() -> Settings:
+def cli_settings() -> Settings:
     try:
         return load_settings()
     except ConfigurationError as exc:
@@ -57,7 +57,7 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def _catalog(settings: Settings) -> Catalog:
+def cli_catalog(settings: Settings) -> Catalog:
     try:
         return load_catalog(settings.source_type_dirs)
     except ConfigurationError as exc:
@@ -93,9 +93,9 @@ def list_plugins(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
 ) -> None:
     """Every plugin the catalogue names, and whether it is installed."""
-    settings = _settings()
+    settings = cli_settings()
     plugins = Plugins.from_settings(settings)
-    entries = _entries(_catalog(settings))
+    entries = _entries(cli_catalog(settings))
     if as_json:
         rows = [
             {
@@ -132,8 +132,8 @@ def install_plugins(
     jobs: Annotated[int, typer.Option(min=1, max=8, help="Plugins installed at once.")] = 2,
 ) -> None:
     """Install plugins into their virtualenvs (exit 1 when any install fails)."""
-    settings = _settings()
-    selected = _select(_entries(_catalog(settings)), names or [], everything)
+    settings = cli_settings()
+    selected = _select(_entries(cli_catalog(settings)), names or [], everything)
     plugins = Plugins.from_settings(settings)
     outcomes = asyncio.run(_install_all(plugins, selected, force=force, jobs=jobs))
     _print_summary(outcomes)
@@ -229,8 +229,8 @@ def duckdb_query(
     ] = None,
 ) -> None:
     """Query a lockstitch.duckdb warehouse (read-only), with the DuckDB of its target's venv."""
-    settings = _settings()
-    destination_type = _catalog(settings).destination_type("lockstitch.duckdb")
+    settings = cli_settings()
+    destination_type = cli_catalog(settings).destination_type("lockstitch.duckdb")
     target = destination_type.definition.target if destination_type else None
     plugins = Plugins.from_settings(settings)
     if target is None or not plugins.is_installed(target):

@@ -55,16 +55,21 @@ _UNREACHED = re.compile(
 _NOISE = ("Traceback (most recent call last)", "  File ", "    ", "During handling", "The above exception")
 
 
+def never_reached_a_server(text: str) -> bool:
+    """Whether a plugin's words say it never reached a server (refused, no such name...)."""
+    return _UNREACHED.search(text) is not None
+
+
 def error_message(stderr_tail: Iterable[str], secrets: Iterable[str | None], fallback: str) -> str:
     lines = [line.rstrip() for line in stderr_tail if line.strip()]
-    message = _reason(lines) or fallback
+    message = final_reason(lines) or fallback
     if _UNREACHED.search(message) and "FATAL:" not in message:
         return unreachable()
     message = scrub(message, list(secrets))
     return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
 
 
-def _reason(lines: list[str]) -> str | None:
+def final_reason(lines: list[str]) -> str | None:
     # The last exception line is the cause a person can act on; its continuation lines (a
     # database error's DETAIL/HINT) follow it.
     for index in range(len(lines) - 1, -1, -1):

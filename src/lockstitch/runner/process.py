@@ -12,7 +12,7 @@ import collections
 import contextlib
 import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,15 +48,18 @@ async def run_plugin(
     workdir: Path,
     time_limit: float,
     on_stderr: Callable[[str], None] | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Finished:
-    """Run to completion (or the time limit) and collect stdout whole and stderr's last lines."""
+    """Run to completion (or the time limit) and collect stdout whole and stderr's last lines.
+    ``extra_env`` adds variables to the minimal environment (the catalogue verifier's dead
+    proxies)."""
     process = await asyncio.create_subprocess_exec(
         *[str(a) for a in argv],
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=workdir,
-        env=plugin_env(Path(str(argv[0])), workdir),
+        env={**plugin_env(Path(str(argv[0])), workdir), **(extra_env or {})},
         start_new_session=True,
     )
     tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
