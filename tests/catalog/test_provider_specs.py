@@ -164,5 +164,5 @@ def test_a_malformed_spec_is_a_configuration_error(tmp_path: Path) -> None:
     spec = yaml.safe_load((PACKAGED_PROVIDERS / "asana.yaml").read_text(encoding="utf-8"))
     spec["rotates_refresh_token"] = True  # misspelt: must not pass silently
     (tmp_path / "asana.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
-    with pytest.raises(ConfigurationError, match="asana.yaml"):
+    with pytest.raises(ConfigurationError, match=r"asana\.yaml"):
         load_providers(tmp_path)
