@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # pip warns about an unreachable extra index on these machines; keep the output readable.
 PIP := $(BIN)/pip --disable-pip-version-check -q
 
-.PHONY: install install-dev run test test-loaded soak lint types unit services bench clean
+.PHONY: install install-dev run test test-loaded soak lint types unit services bench catalog clean
 
 install: $(VENV)/.installed
 
@@ -53,6 +53,12 @@ unit: install-dev services
 services:
 	@scripts/ensure-postgres.sh
 	@scripts/ensure-mariadb.sh
+
+## Verify every source type's tap and mapping offline and rewrite docs/catalog.md (installs every
+## tap once into CATALOG_PLUGINS, kept between runs; the first run takes the longest).
+CATALOG_PLUGINS ?= $(HOME)/.cache/lockstitch-catalog/plugins
+catalog: install
+	LOCKSTITCH_RUNNER__PLUGINS_DIR=$(CATALOG_PLUGINS) $(BIN)/lockstitch catalog verify --all --jobs 3 --write docs/catalog.md
 
 ## API throughput, token refreshes and replication as ratios (~35 minutes; replication ~25 of them).
 bench: install-dev services

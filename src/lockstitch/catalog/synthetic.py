@@ -11,6 +11,7 @@ are a loopback address on the discard port, URLs and e-mail domains end in ``.in
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from lockstitch.catalog.source_type import CardType, PropertySpec
@@ -44,15 +45,23 @@ _BY_NAME = {
 }
 
 
-def synthetic_form(source_type: CardType[Any]) -> dict[str, Any]:
+def synthetic_form(source_type: CardType[Any], given: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Property name -> a dummy value that passes the property's schema, for every settable
     required property of every step, and every optional one whose schema says what it holds (a
     pattern, format, enum or non-string type). An optional free string is left out: Stitch's
     cards type many numbers as bare strings, and "dummy" there would be a value no partner sends.
+    ``given`` values (a tap's ``verify_values``) win, and must pass their schemas too.
     Raises ``ValueError`` naming a required property no candidate value satisfies."""
     values: dict[str, Any] = {}
+    for name, value in (given or {}).items():
+        spec = source_type.properties.get(name)
+        if spec is None or not spec.is_valid(value):
+            raise ValueError(f"verify value {name} is not a valid value of the type's property")
+        values[name] = value
     for name, spec in source_type.properties.items():
         definition = spec.definition
+        if name in values:
+            continue
         if name in SKIPPED or definition.property_type == "read_only":
             continue
         if not definition.is_required and not _constrained(definition.json_schema or {}):

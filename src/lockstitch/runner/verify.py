@@ -154,7 +154,7 @@ def tap_config_for(source_type: SourceType, tap: TapDef) -> dict[str, Any]:
     as a source stores them, ``sources.properties.as_string``). An OAuth tap is handed what the
     token engine would hand it (``runner.connection.tap_connection``): the refresh token and
     client as stored, an access token where the tap takes one, or the relay's values."""
-    form = {**synthetic_form(source_type), **tap.verify_values}
+    form = synthetic_form(source_type, tap.verify_values)
     values = {name: as_string(value) for name, value in form.items()}
     mapping: dict[str, ConfigMapping] = dict(tap.config)
     settings = dict(tap.settings)
