@@ -24,9 +24,14 @@ def doc_examples() -> dict[str, Any]:
 
 
 def doc_example(key: str, label: str | None = None) -> Any:
+    """An example's JSON body. A few examples show the whole HTTP answer (status line and
+    headers, then a blank line): the body is what follows."""
     for example in doc_examples()[key]["examples"]:
         if label is None or example["label"] == label:
-            return json.loads(example["body"].strip().strip("'"))
+            body = example["body"].strip().strip("'")
+            if body.startswith("HTTP/"):
+                body = body.split("\n\n", 1)[1]
+            return json.loads(body)
     raise KeyError((key, label))
 
 

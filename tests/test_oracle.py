@@ -80,6 +80,27 @@ def test_documented_examples_pass(key: str, label: str | None, method: str, path
     assert _check(method, path, example) == []
 
 
+# The v3 Destination examples (spec 3.14), whose "id" is the quoted placeholder
+# "<DESTINATION_ID>": Lockstitch's ids are integers (as in every v4 example), so one is put in.
+V3_EXAMPLES = [
+    ("destinations/v3/destination-object-v3", None, "PUT", "/v3/destinations/1"),
+    ("destinations/v3/create-a-destination-v3", "Response", "POST", "/v3/destinations"),
+    ("destinations/v3/update-a-destination-v3", "Response", "PUT", "/v3/destinations/1"),
+]
+
+
+@pytest.mark.parametrize(("key", "label", "method", "path"), V3_EXAMPLES)
+def test_v3_destination_examples_pass(key: str, label: str | None, method: str, path: str) -> None:
+    example = doc_example(key, label)
+    assert _check(method, path, example)  # the placeholder id is seen
+    assert _check(method, path, {**example, "id": 1}) == []
+
+
+def test_v3_list_example_passes() -> None:
+    listed = [{**item, "id": 1} for item in doc_example("destinations/v3/list-destinations-v3", "Response")]
+    assert _check("GET", "/v3/destinations", listed) == []
+
+
 def test_list_and_page_examples_pass() -> None:
     streams = [
         doc_example("streams/streams-object-v4", label) for label in ("Database source (view)", "SaaS source")
@@ -146,6 +167,18 @@ BROKEN = [
     ),
     ("a job without its name", "POST", "/v4/sources/1/sync", {"name": "1.2.sync.x"}),
     (
+        "a v3 destination whose last_check is null (3.14)",
+        "GET",
+        "/v3/destinations",
+        [
+            {
+                **doc_example("destinations/v3/destination-object-v3"),
+                "id": 1,
+                "last_check": None,
+            }
+        ],
+    ),
+    (
         "a stream whose metadata lacks selected (9.18)",
         "GET",
         "/v4/sources/1/streams",
@@ -176,6 +209,8 @@ def test_error_shapes_follow_the_family() -> None:
         == []
     )
     assert _check("POST", "/v3/accounts", source_error, 400)
+    assert _check("POST", "/v3/destinations", "body must be a map", 400) == []
+    assert _check("PUT", "/v3/destinations/1", {"message": "body must be a map"}, 400)
 
 
 def test_json_content_type_and_slashes() -> None:

@@ -26,6 +26,7 @@ from lockstitch.accounts.endpoints import router as accounts_router
 from lockstitch.catalog import openapi as catalog_openapi
 from lockstitch.context import Context
 from lockstitch.destinations.endpoints import router as destinations_router
+from lockstitch.destinations.v3_endpoints import router as destinations_v3_router
 from lockstitch.kit.errors import (
     AccountError,
     JobError,
@@ -146,6 +147,7 @@ def create_app(ctx: Context, *, embedded_worker: bool = False) -> FastAPI:
     app.include_router(sources_router)
     app.include_router(streams_router)
     app.include_router(destinations_router)
+    app.include_router(destinations_v3_router)
     app.include_router(replication_router)
     app.include_router(oauth_router)
     app.include_router(operations_router)

@@ -137,6 +137,22 @@ DESTINATION = obj(
     },
     {"check_job_name": MAYBE_STR},
 )
+# v3 (spec 3.14): ``connection`` values typed (5432, false) or strings, never an object.
+DESTINATION_V3 = obj(
+    {
+        "id": ID,
+        "type": {"type": "string"},
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+        "connection": {
+            "type": "object",
+            "additionalProperties": {"type": ["string", "integer", "boolean"]},
+        },
+        "last_check": obj(
+            {"error": {"type": "boolean"}, "started_at": MAYBE_TIMESTAMP, "completed_at": MAYBE_TIMESTAMP}
+        ),
+    }
+)
 CONNECTION_CHECK = obj(
     {
         "name": {"type": "string"},
@@ -255,6 +271,9 @@ ROUTES: list[tuple[str, re.Pattern[str], Schema]] = [
         ("GET", f"/v4/sources/{_ID}/streams/{_ID}", STREAM_SCHEMA),
         ("POST", f"/v4/sources/{_ID}/sync", REPLICATION_JOB),
         ("DELETE", f"/v4/sources/{_ID}/sync", STATUS_200),
+        ("GET", "/v3/destinations", array_of(DESTINATION_V3)),
+        ("POST", "/v3/destinations", DESTINATION_V3),
+        ("PUT", f"/v3/destinations/{_ID}", DESTINATION_V3),
         ("GET", "/v4/destinations", array_of(DESTINATION)),
         ("POST", "/v4/destinations", DESTINATION),
         ("PUT", f"/v4/destinations/{_ID}", DESTINATION),
@@ -278,6 +297,7 @@ _FAMILIES: list[tuple[re.Pattern[str], Schema]] = [
     (re.compile(f"^/v4/sources/{_ID}/streams"), PLAIN),
     (re.compile(f"^/v4/sources/{_ID}/sync$"), JOB_ERROR),
     (re.compile(r"^/v4/(destinations|destination-types)(/|$)"), PLAIN),
+    (re.compile(r"^/v3/destinations(/|$)"), PLAIN),
     (re.compile(f"^/v4/(?!sources/|source-types/){_ID}/(extractions|loads)(/|$)"), JOB_ERROR),
     (re.compile(r"^/v4/(sources|source-types)(/|$)"), SOURCE_ERROR),
 ]

@@ -20,6 +20,9 @@ PUT_BODY = (
     "a description, and boolean for unmapped sources"
 )
 LIST_PARAMS = "GET may only include the params: source_id and/or destination_id"
+# /v3/destinations (spec 2.3), word for word: Stitch's v3 names only its first three types, and
+# older clients compare the text, so it stays as documented whatever types Lockstitch serves.
+V3_BODY = "body must be a map with type = redshift, postgres, or snowflake. required-keys = type, connection"
 
 
 def invalid_body(message: str) -> PlainError:

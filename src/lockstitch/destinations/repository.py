@@ -3,7 +3,7 @@ as leased work items: ``jobs.checks_repository``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import delete, func, select
 
@@ -28,6 +28,13 @@ class DestinationRepository(Repository):
         query = select(Destination).where(Destination.account_id == account_id)
         if destination_id is not None:
             query = query.where(Destination.id == destination_id)
+        return list(await self.session.scalars(query.order_by(Destination.id)))
+
+    async def list_live(self, account_id: int) -> Sequence[Destination]:
+        """The account's live destinations, oldest first (``GET /v3/destinations``)."""
+        query = select(Destination).where(
+            Destination.account_id == account_id, Destination.deleted_at.is_(None)
+        )
         return list(await self.session.scalars(query.order_by(Destination.id)))
 
     async def lock_account(self, account_id: int) -> None:
@@ -89,6 +96,17 @@ class DestinationRepository(Repository):
                 ConnectionCheck.name == name, ConnectionCheck.account_id == account_id
             )
         )
+
+    async def checks_named(self, account_id: int, names: Collection[str]) -> dict[str, ConnectionCheck]:
+        """The account's checks with these names, by name: one query for a whole list."""
+        if not names:
+            return {}
+        found = await self.session.scalars(
+            select(ConnectionCheck).where(
+                ConnectionCheck.account_id == account_id, ConnectionCheck.name.in_(list(names))
+            )
+        )
+        return {check.name: check for check in found}
 
     async def batch_after(self, after_id: int, batch: int) -> Sequence[Destination]:
         """Up to ``batch`` destinations after ``after_id`` in id order, locked for rewriting."""

@@ -34,6 +34,7 @@ PUT_KEYS = POST_KEYS
 LIST_PARAMS = frozenset({"source_id", "destination_id"})
 # The extraction runner calls ``service.target_config`` (built in ``targets``).
 __all__ = [
+    "create",
     "create_destination",
     "delete_destination",
     "destination_for_source",
@@ -42,6 +43,7 @@ __all__ = [
     "list_destinations",
     "list_types",
     "target_config",
+    "update",
     "update_destination",
 ]
 # Live destinations an account may have, by pricing tier (Stitch: a Standard plan allows one).
@@ -136,9 +138,17 @@ async def _queue_check(repo: DestinationRepository, destination: Destination) ->
 async def create_destination(
     session: AsyncSession, ctx: Context, who: Principal, body: Any
 ) -> dict[str, Any]:
-    parsed = _parse_body(body, POST_KEYS, errors.POST_BODY)
+    return destination_json(*await create(session, ctx, who, body, errors.POST_BODY))
+
+
+async def create(
+    session: AsyncSession, ctx: Context, who: Principal, body: Any, message: str
+) -> tuple[Destination, DestinationType]:
+    """The one create rule of both APIs (v4 and ``v3_service``); a malformed body answers
+    ``message``, the error text of the caller's API."""
+    parsed = _parse_body(body, POST_KEYS, message)
     if parsed.type is None:
-        raise errors.invalid_body(errors.POST_BODY)
+        raise errors.invalid_body(message)
     destination_type = _known_type(ctx, parsed.type)
     if not destination_type.details.access_for(who.pricing_tier):
         raise errors.type_access_denied(destination_type.type)
@@ -174,14 +184,21 @@ async def create_destination(
     _apply(ctx, destination, changes)
     await _queue_check(repo, destination)
     await session.flush()
-    return destination_json(destination, destination_type)
+    return destination, destination_type
 
 
 async def update_destination(
     session: AsyncSession, ctx: Context, who: Principal, raw_id: str, body: Any
 ) -> dict[str, Any]:
+    return destination_json(*await update(session, ctx, who, raw_id, body, errors.PUT_BODY))
+
+
+async def update(
+    session: AsyncSession, ctx: Context, who: Principal, raw_id: str, body: Any, message: str
+) -> tuple[Destination, DestinationType]:
+    """The one update rule of both APIs; a malformed body answers ``message``."""
     destination_id = parse_id(raw_id)
-    parsed = _parse_body(body, PUT_KEYS, errors.PUT_BODY)
+    parsed = _parse_body(body, PUT_KEYS, message)
     repo = DestinationRepository(session)
     destination = await repo.get(who.account_id, destination_id, for_update=True) if destination_id else None
     if destination is None or destination.deleted_at is not None:
@@ -216,7 +233,7 @@ async def update_destination(
     await _queue_check(repo, destination)
     destination.updated_at = utcnow()
     await session.flush()
-    return destination_json(destination, destination_type)
+    return destination, destination_type
 
 
 async def delete_destination(session: AsyncSession, who: Principal, raw_id: str) -> dict[str, Any]:
