@@ -106,7 +106,8 @@ def test_classification(finished: Finished, outcome: Outcome) -> None:
 
 def test_an_oauth_tap_gets_the_relay_or_the_stored_tokens() -> None:
     rest = CATALOG.source_type("lockstitch.rest-api")
-    assert rest is not None and rest.definition.tap is not None
+    assert rest is not None
+    assert rest.definition.tap is not None
     relay = rest.definition.tap.token_relay
     assert relay is not None
     config = tap_config_for(rest, rest.definition.tap)
