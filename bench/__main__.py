@@ -9,13 +9,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import api, refresh, replication
+from bench import api, refresh, replication, startup
 
 # name -> main(argv) returning an exit code; each prints its figures and writes its JSON.
 BENCHMARKS: dict[str, Callable[[list[str]], int]] = {
     "api": api.main,
     "refresh": refresh.main,
     "replication": replication.main,
+    "startup": startup.main,
 }
 
 

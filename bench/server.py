@@ -35,10 +35,13 @@ def lockstitch_command() -> list[str]:
 
 
 class Server:
-    """``lockstitch serve --no-worker`` on a free port; its output goes to ``log_path``."""
+    """``lockstitch serve --no-worker`` (or with its worker) on a free port; output to ``log_path``."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, *, startup_timeout: float = 120.0) -> None:
+    def __init__(
+        self, env: dict[str, str], log_path: Path, *, startup_timeout: float = 120.0, worker: bool = False
+    ) -> None:
         self.env = env
+        self.worker = worker
         self.log_path = log_path
         self.startup_timeout = startup_timeout
         self.port = free_port()
@@ -55,7 +58,9 @@ class Server:
         self.stop()
 
     def start(self) -> None:
-        command = [*lockstitch_command(), "serve", "--host", HOST, "--port", str(self.port), "--no-worker"]
+        command = [*lockstitch_command(), "serve", "--host", HOST, "--port", str(self.port)]
+        if not self.worker:
+            command.append("--no-worker")
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.startup_timeout
