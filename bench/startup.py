@@ -63,7 +63,9 @@ def main(argv: list[str]) -> int:
     print(f"median start-up {median:.2f} s over {args.runs} starts; {types} types in the catalogue")
     print(f"loading the catalogue is {share:.0%} of it")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"starts": seconds, "median": median, "catalog_share": share, "types": types}))
+    args.out.write_text(
+        json.dumps({"starts": seconds, "median": median, "catalog_share": share, "types": types})
+    )
     return 0
 
 

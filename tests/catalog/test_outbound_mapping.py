@@ -37,7 +37,9 @@ def _is_place(source_type: SourceType, name: str) -> bool:
     return bool(PLACE.search(name)) or bool(formats & {"uri", "hostname", "ipv4", "ipv6"})
 
 
-@pytest.mark.parametrize("source_type", [t for t in CATALOG.source_types() if t.definition.tap], ids=lambda t: t.type)
+@pytest.mark.parametrize(
+    "source_type", [t for t in CATALOG.source_types() if t.definition.tap], ids=lambda t: t.type
+)
 def test_places_are_checked_before_a_tap_connects(source_type: SourceType) -> None:
     tap = source_type.definition.tap
     assert tap is not None

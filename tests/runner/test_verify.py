@@ -147,7 +147,9 @@ async def test_a_tap_that_cannot_install_says_so() -> None:
     assert "tap-lockstitch-does-not-exist" in verdict.detail
 
 
-@pytest.mark.parametrize("source_type", [t for t in CATALOG.source_types() if t.definition.tap], ids=lambda t: t.type)
+@pytest.mark.parametrize(
+    "source_type", [t for t in CATALOG.source_types() if t.definition.tap], ids=lambda t: t.type
+)
 def test_verify_values_are_valid_values(source_type: SourceType) -> None:
     tap = source_type.definition.tap
     assert tap is not None
