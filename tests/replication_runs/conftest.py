@@ -104,3 +104,22 @@ async def query(database: str, sql: str, *args: Any) -> list[asyncpg.Record]:
         return list(await connection.fetch(sql, *args))
     finally:
         await connection.close()
+
+
+async def postgres_destination(client: httpx.AsyncClient, who: AccountHandle, database: str) -> None:
+    """The account's ``postgres`` destination: the machine's PostgreSQL, in ``database``."""
+    properties = {
+        "host": "127.0.0.1",
+        "port": "5432",
+        "username": "postgres",
+        "password": "trust-ignores-it",
+        "database": database,
+        "ssl": "false",
+    }
+    await api(
+        client,
+        who,
+        "POST",
+        "/v4/destinations",
+        {"type": "postgres", "name": "Warehouse", "properties": properties},
+    )
