@@ -21,11 +21,12 @@ from tests.conftest import TEST_TYPES, AccountHandle
 from tests.discovery.test_hp_postgres import pg_properties
 from tests.replication_runs.conftest import (
     configured_source,
-    latest,
+    fields,
+    full_table,
+    incremental,
     postgres_destination,
     query,
-    run_extractions,
-    sync_now,
+    run_to_success,
 )
 from tests.replication_runs.helpers import check_log, exit_line
 
@@ -73,34 +74,14 @@ async def test_heroku_pg_full_table_then_incremental(
         },
         {
             # The tap gives no selected-by-default: only selected fields (and keys) are replicated.
-            "-customers": [
-                {"breadcrumb": [], "metadata": {"selected": True, "replication-method": "FULL_TABLE"}},
-                *(
-                    {"breadcrumb": ["properties", f], "metadata": {"selected": True}}
-                    for f in ("name", "balance", "tags")
-                ),
-            ],
-            "-orders": [
-                {
-                    "breadcrumb": [],
-                    "metadata": {
-                        "selected": True,
-                        "replication-method": "INCREMENTAL",
-                        "replication-key": "updated_at",
-                    },
-                },
-                {"breadcrumb": ["properties", "customer_id"], "metadata": {"selected": True}},
-                {"breadcrumb": ["properties", "amount"], "metadata": {"selected": True}},
-            ],
+            "-customers": [full_table(), *fields("name", "balance", "tags")],
+            "-orders": [incremental("updated_at"), *fields("customer_id", "amount")],
         },
     )
     assert source["name"] == "heroku_shop"
     sid = source["id"]
 
-    await sync_now(ctx, sid)
-    await run_extractions(ctx)
-    first = await latest(ctx, sid)
-    assert first.state == "succeeded", (first.tap_description, first.target_description)
+    first = await run_to_success(ctx, sid)
     assert first.records == {"customers": 3, "orders": 2}
     lines = await check_log(ctx, first, secrets=["trust-auth-ignores-this", "trust-ignores-it"])
     assert exit_line(lines) == "Exit status is: Discovery succeeded. Tap succeeded. Target succeeded."
@@ -118,10 +99,7 @@ async def test_heroku_pg_full_table_then_incremental(
         source_postgres, "INSERT INTO orders (customer_id, amount, updated_at) VALUES (4, 1.25, '2025-01-01')"
     )
     await query(source_postgres, "UPDATE orders SET amount = 11, updated_at = '2025-01-02' WHERE id = 1")
-    await sync_now(ctx, sid)
-    await run_extractions(ctx)
-    second = await latest(ctx, sid)
-    assert second.state == "succeeded", (second.tap_description, second.target_description)
+    second = await run_to_success(ctx, sid)
     # customers whole; orders: 1 and 3 (changed) and 2 (the bookmark's row), never more.
     assert second.records == {"customers": 4, "orders": 3}
     await check_log(ctx, second, secrets=["trust-auth-ignores-this", "trust-ignores-it"])

@@ -16,11 +16,11 @@ from tests.conftest import AccountHandle
 from tests.discovery.conftest import MARIADB_PASSWORD, MARIADB_USER
 from tests.replication_runs.conftest import (
     configured_source,
-    latest,
+    full_table,
+    incremental,
     postgres_destination,
     query,
-    run_extractions,
-    sync_now,
+    run_to_success,
 )
 from tests.replication_runs.helpers import check_log, exit_line, saved_state
 
@@ -41,32 +41,12 @@ async def test_hp_mariadb_rows_land_in_postgres(
             "display_name": "Maria Shop",
             "properties": {**properties, "dbname": source_mariadb},
         },
-        {
-            "-products": [
-                {
-                    "breadcrumb": [],
-                    "metadata": {
-                        "selected": True,
-                        "replication-method": "INCREMENTAL",
-                        "replication-key": "updated_at",
-                    },
-                }
-            ],
-            "-stock": [
-                {"breadcrumb": [], "metadata": {"selected": True, "replication-method": "FULL_TABLE"}}
-            ],
-        },
+        {"-products": [incremental("updated_at")], "-stock": [full_table()]},
     )
     sid, schema = source["id"], source["name"]
     assert schema == "maria_shop"
 
-    await sync_now(ctx, sid)
-    await run_extractions(ctx)
-    run = await latest(ctx, sid)
-    assert (run.state, run.tap_exit_status, run.target_exit_status) == ("succeeded", 0, 0), (
-        run.tap_description,
-        run.target_description,
-    )
+    run = await run_to_success(ctx, sid)
     assert run.source_type == "tap-mysql"
     assert run.records == {"products": 3, "stock": 2}
     lines = await check_log(ctx, run, secrets=[MARIADB_PASSWORD, "trust-ignores-it"])
