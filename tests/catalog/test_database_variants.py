@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 
 from lockstitch.catalog.loader import load_catalog
 from lockstitch.catalog.source_type import SourceType
 from lockstitch.catalog.tap_config import build_config, check_addresses
 from lockstitch.kit.outbound import OutboundPolicy
+from tests.conftest import AccountHandle
+from tests.helpers import assert_source_error
 from tests.stitch_docs import reference_cards
 
 SHIPPED = load_catalog()
@@ -223,3 +226,26 @@ async def test_the_host_rules_of_the_verified_types(name: str) -> None:
     else:
         assert with_ssl == {}
         assert await check_addresses(POLICY, tap.config, tunnelled) == {"ssh_host": "198.51.100.8"}
+
+
+DEPRECATED = [n for n in sorted(VARIANTS) if variant(n).details.pipeline_state == "deprecated"]
+
+
+async def test_deprecated_variants_are_refused_as_stitch_refuses_them(
+    client: httpx.AsyncClient, account: AccountHandle
+) -> None:
+    """Stitch serves its older database types with access false and points at the hp-* type
+    that replaced them; creating one answers AccessDenied, even on an enterprise plan. (An
+    operator who still runs them re-enables one with an override file, as the heroku_pg run does.)"""
+    assert len(DEPRECATED) == 7
+    for name in DEPRECATED:
+        card = await client.get(f"/v4/source-types/{name}", headers=account.headers)
+        assert card.status_code == 200, card.text
+        assert card.json()["details"]["access"] is False
+        assert card.json()["upgrade_available"] == reference_cards()[name]["upgrade_available"]
+        response = await client.post(
+            "/v4/sources",
+            headers=account.headers,
+            json={"type": name, "display_name": "Old database", "properties": {}},
+        )
+        assert_source_error(response, 400, "AccessDenied", f"you do not have access to source type ({name})")
