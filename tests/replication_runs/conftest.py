@@ -104,3 +104,52 @@ async def query(database: str, sql: str, *args: Any) -> list[asyncpg.Record]:
         return list(await connection.fetch(sql, *args))
     finally:
         await connection.close()
+
+
+async def postgres_destination(client: httpx.AsyncClient, who: AccountHandle, database: str) -> None:
+    """The account's ``postgres`` destination: the machine's PostgreSQL, in ``database``."""
+    properties = {
+        "host": "127.0.0.1",
+        "port": "5432",
+        "username": "postgres",
+        "password": "trust-ignores-it",
+        "database": database,
+        "ssl": "false",
+    }
+    await api(
+        client,
+        who,
+        "POST",
+        "/v4/destinations",
+        {"type": "postgres", "name": "Warehouse", "properties": properties},
+    )
+
+
+def full_table() -> dict[str, Any]:
+    """Stream-level metadata selecting a stream for FULL_TABLE replication."""
+    return {"breadcrumb": [], "metadata": {"selected": True, "replication-method": "FULL_TABLE"}}
+
+
+def incremental(key: str) -> dict[str, Any]:
+    """Stream-level metadata selecting a stream for INCREMENTAL replication on ``key``."""
+    return {
+        "breadcrumb": [],
+        "metadata": {"selected": True, "replication-method": "INCREMENTAL", "replication-key": key},
+    }
+
+
+def fields(*names: str) -> list[dict[str, Any]]:
+    """Field-level metadata selecting each named field."""
+    return [{"breadcrumb": ["properties", name], "metadata": {"selected": True}} for name in names]
+
+
+async def run_to_success(ctx: Context, source_id: int) -> Extraction:
+    """A manual sync run to its end by the worker; it must have succeeded, tap and target both 0."""
+    await sync_now(ctx, source_id)
+    await run_extractions(ctx)
+    run = await latest(ctx, source_id)
+    assert (run.state, run.tap_exit_status, run.target_exit_status) == ("succeeded", 0, 0), (
+        run.tap_description,
+        run.target_description,
+    )
+    return run

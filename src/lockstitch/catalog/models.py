@@ -60,15 +60,16 @@ class ConfigMapping(_Strict):
     ``key`` may be dotted (``ssh_tunnel.port``, ``files.0.path``) for nested settings; a numeric
     part indexes a list. Conversions: ``string`` (as stored), ``integer``, ``boolean``
     ("true"/"false" -> JSON booleans), ``json`` (the value as it is, arrays and objects
-    included), ``csv-list`` ("a, b" -> ["a", "b"]), ``local-path`` (a path relative to the
+    included), ``csv-list`` ("a, b" -> ["a", "b"]), ``csv-string`` (the reverse, for taps that
+    split a string themselves: ["a", "b"] or "a, b" -> "a,b"), ``local-path`` (a path relative to the
     account's local files root, resolved; one that escapes the root is refused), ``host`` and
     ``url`` (checked by the outbound policy, below).
     """
 
     key: str = Field(min_length=1)
-    convert: Literal["string", "integer", "boolean", "json", "csv-list", "local-path", "host", "url"] = (
-        "string"
-    )
+    convert: Literal[
+        "string", "integer", "boolean", "json", "csv-list", "csv-string", "local-path", "host", "url"
+    ] = "string"
     # ``host`` and ``url``: a place the plugin connects to, so it goes through the outbound policy
     # first (``catalog.tap_config.check_addresses``). A host is replaced by the address that was
     # checked (the plugin connects there, no second lookup), unless ``verified_by`` names a

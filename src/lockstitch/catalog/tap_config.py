@@ -109,9 +109,10 @@ def _convert(name: str, value: Any, how: str, files: LocalFiles | None) -> Any:
         if isinstance(value, bool):
             return value
         return str(value).strip().lower() == "true"
-    if how == "csv-list":
+    if how in ("csv-list", "csv-string"):
         items = value if isinstance(value, list) else str(value).split(",")
-        return [str(item).strip() for item in items if str(item).strip()]
+        kept = [str(item).strip() for item in items if str(item).strip()]
+        return kept if how == "csv-list" else ",".join(kept)
     if how == "local-path":
         return str(_local_path(name, str(value), files))
     return value
