@@ -297,7 +297,10 @@ def _listing(env: dict[str, str]) -> dict[str, dict[str, object]]:
 def test_cli_lists_and_installs_by_type_name(tmp_path: Path) -> None:
     env = _cli_env(tmp_path, JSONL)
     before = _listing(env)
-    assert before["meltanolabs-tap-postgres"]["types"] == ["platform.hp-postgres"]
+    # Every PostgreSQL variant runs on the one pinned tap: one venv, all of them listed.
+    postgres_types = before["meltanolabs-tap-postgres"]["types"]
+    assert {"platform.hp-postgres", "platform.heroku_pg", "platform.hp-cloudsql-pg"} <= set(postgres_types)
+    assert postgres_types == sorted(postgres_types)
     assert before["meltanolabs-tap-postgres"]["version"] == "0.10.0"
     assert "lockstitch.test-0" in before["target-jsonl"]["types"]  # packaged types may use it too
     assert not any(row["installed"] for row in before.values())

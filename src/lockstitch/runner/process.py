@@ -84,6 +84,9 @@ async def run_plugin(
         await process.wait()
     except asyncio.CancelledError:
         kill_group(process)
+        # Reaped before the caller moves on: no process or pipe outlives the task (or its loop).
+        await process.wait()
+        await asyncio.gather(stdout_task, stderr_task, return_exceptions=True)
         raise
     stdout = await stdout_task
     await stderr_task
