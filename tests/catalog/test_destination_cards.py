@@ -52,7 +52,9 @@ def test_shipped_types() -> None:
     assert shipped - set(STITCH_NAMES) == {"lockstitch.duckdb", "lockstitch.jsonl"}
 
 
-@pytest.mark.parametrize("name", [card["type"] for card in STITCH_TYPES if SHIPPED.destination_type(card["type"])])
+@pytest.mark.parametrize(
+    "name", [card["type"] for card in STITCH_TYPES if SHIPPED.destination_type(card["type"])]
+)
 def test_card_is_stitchs_where_stitch_has_one(name: str) -> None:
     """Stitch's own cards (doc-examples' list-destination-types): served exactly, steps,
     properties, flags, json_schema, details and key order."""

@@ -54,7 +54,13 @@ async def probe_mysql(
     try:
         async with asyncio.timeout(seconds):
             may_create = await asyncio.to_thread(
-                _connect, checked.address, int(port_text), user, "" if password is None else str(password), tls, seconds
+                _connect,
+                checked.address,
+                int(port_text),
+                user,
+                "" if password is None else str(password),
+                tls,
+                seconds,
             )
     except _Answered as answered:
         return Outcome(False, f"could not connect to MySQL at {host}:{port_text}: {answered.detail}", log)
