@@ -31,13 +31,14 @@ Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]
 
 @pytest.fixture
 def mysql_user() -> Iterator[str]:
-    """A MariaDB user with MYSQL_PASSWORD and global CREATE (it creates a database per source)."""
+    """A MariaDB user with MYSQL_PASSWORD and the global privileges the target uses: CREATE (a
+    database per source), writes, and DELETE (FULL_TABLE streams clear old table versions)."""
     name = f"i12_dst_{_suffix()}"[:32]
     mariadb(
         f"CREATE USER IF NOT EXISTS '{name}'@'%' IDENTIFIED BY '{MYSQL_PASSWORD}';"
         f"CREATE USER IF NOT EXISTS '{name}'@'localhost' IDENTIFIED BY '{MYSQL_PASSWORD}';"
-        f"GRANT CREATE, INSERT, SELECT, ALTER ON *.* TO '{name}'@'%';"
-        f"GRANT CREATE, INSERT, SELECT, ALTER ON *.* TO '{name}'@'localhost';"
+        f"GRANT CREATE, INSERT, SELECT, UPDATE, DELETE, ALTER, DROP, INDEX ON *.* TO '{name}'@'%';"
+        f"GRANT CREATE, INSERT, SELECT, UPDATE, DELETE, ALTER, DROP, INDEX ON *.* TO '{name}'@'localhost';"
     )
     yield name
     mariadb(f"DROP USER IF EXISTS '{name}'@'%'; DROP USER IF EXISTS '{name}'@'localhost';")
