@@ -15,6 +15,9 @@ from lockstitch.catalog.loader import load_catalog
 # Mapped, uri-shaped, and never connected to by the plugin.
 NOT_A_CONNECTION = {
     ("platform.hubspot", "redirect_uri"): "the OAuth redirect the grant was made with, sent as a parameter",
+    # The Snowflake connector takes an account identifier and always connects to
+    # <account>.snowflakecomputing.com: the partner cannot point it outside Snowflake's domain.
+    ("snowflake", "host"): "handed to the target as its Snowflake account, under snowflakecomputing.com",
 }
 PLACES = {"hostname", "ipv4", "ipv6", "uri", "idn-hostname"}
 

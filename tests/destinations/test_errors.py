@@ -57,11 +57,11 @@ async def test_post_too_large(make_ctx: Any, account: AccountHandle) -> None:
 
 async def test_unknown_type(client: httpx.AsyncClient, account: AccountHandle) -> None:
     response = await client.post(
-        "/v4/destinations", headers=account.headers, json={"type": "snowflake", "properties": {}}
-    )
-    assert_plain(response, 400, "invalid destination type (snowflake)")
-    response = await client.get("/v4/destination-types/snowflake", headers=account.headers)
-    assert_plain(response, 404, "invalid destination type (snowflake)")
+        "/v4/destinations", headers=account.headers, json={"type": "storagegrid", "properties": {}}
+    )  # a Stitch type (alpha) that Lockstitch does not ship
+    assert_plain(response, 400, "invalid destination type (storagegrid)")
+    response = await client.get("/v4/destination-types/storagegrid", headers=account.headers)
+    assert_plain(response, 404, "invalid destination type (storagegrid)")
 
 
 async def test_bad_values_name_properties_never_values(

@@ -172,8 +172,8 @@ async def test_target_config_refuses_odd_source_names(
 
 
 async def test_target_config_of_a_removed_type(ctx: Context) -> None:
-    orphan = Destination(id=1, account_id=1, type="snowflake", name="x", properties={}, credentials={})
-    with pytest.raises(ConfigError, match="snowflake"):
+    orphan = Destination(id=1, account_id=1, type="storagegrid", name="x", properties={}, credentials={})
+    with pytest.raises(ConfigError, match="storagegrid"):
         await target_config(ctx, orphan, "shop")
 
 

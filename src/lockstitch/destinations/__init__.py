@@ -4,6 +4,6 @@ endpoints (HTTP) -> service (rules: body, properties, limit) -> repository (quer
                        |-> properties (values as strings, checked against the type's card)
                        |-> credentials (sealed per destination and property)
                        '-> a queued ConnectionCheck -> tasks.CheckDestinations (worker)
-                                                          '-> probes (postgres, local disk)
+                                                          '-> probes (one per protocol, local disk)
 extraction runner -> service.destination_for_source, service.target_config (targets)
 """
