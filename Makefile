@@ -53,6 +53,7 @@ unit: install-dev services
 services:
 	@scripts/ensure-postgres.sh
 	@scripts/ensure-mariadb.sh
+	@scripts/ensure-build-packages.sh
 
 ## Verify every source type's tap and mapping offline and rewrite docs/catalog.md (installs every
 ## tap once into CATALOG_PLUGINS, kept between runs; the first run takes the longest).

@@ -1,4 +1,4 @@
-"""hp-mysql (the machine's MariaDB, pipelinewise-tap-mysql) -> mysql_destination (thk-target-mysql)
+"""platform.hp-mariadb (the machine's MariaDB, pipelinewise-tap-mysql) -> mysql_destination (thk-target-mysql)
 into another MariaDB database: the rows land in a database named after the source, with the
 target's _sdc metadata columns; the destination's own check passes first."""
 
@@ -59,7 +59,7 @@ async def test_mariadb_into_mysql_destination(
         client,
         account,
         {
-            "type": "platform.hp-mysql",
+            "type": "platform.hp-mariadb",
             "display_name": "Maria Shop",
             "properties": {
                 "host": "127.0.0.1",
