@@ -24,6 +24,7 @@ def _type(name: str) -> DestinationType:
 def test_shipped_types() -> None:
     assert {t.type for t in SHIPPED.destination_types()} == {
         "postgres",
+        "s3",
         "lockstitch.duckdb",
         "lockstitch.jsonl",
     }

@@ -12,7 +12,7 @@ import collections
 import contextlib
 import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +28,10 @@ class Finished:
     timed_out: bool
 
 
-def plugin_env(executable: Path, workdir: Path) -> dict[str, str]:
+def plugin_env(executable: Path, workdir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The minimal environment, plus ``extra`` (what a type's plugins need: ``catalog.s3_access``)."""
     env = {name: os.environ[name] for name in _PASSED_ENV if name in os.environ}
+    env.update(extra or {})
     env["PATH"] = os.pathsep.join([str(executable.parent), "/usr/local/bin", "/usr/bin", "/bin"])
     env["TMPDIR"] = str(workdir)
     env.setdefault("LANG", "C.UTF-8")
@@ -48,6 +50,7 @@ async def run_plugin(
     workdir: Path,
     time_limit: float,
     on_stderr: Callable[[str], None] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Finished:
     """Run to completion (or the time limit) and collect stdout whole and stderr's last lines."""
     process = await asyncio.create_subprocess_exec(
@@ -56,7 +59,7 @@ async def run_plugin(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=workdir,
-        env=plugin_env(Path(str(argv[0])), workdir),
+        env=plugin_env(Path(str(argv[0])), workdir, env),
         start_new_session=True,
     )
     tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
