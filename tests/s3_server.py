@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 ACCESS_KEY_ID = "lockstitch-test-key"
-SECRET_ACCESS_KEY = "lockstitch-test-secret-9f2c1e"  # noqa: S105 - moto accepts any
+SECRET_ACCESS_KEY = "lockstitch-test-secret-9f2c1e"
 REGION = "us-east-1"
 START_WITHIN_SECONDS = 60.0
 
@@ -100,7 +100,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     log = tmp_path_factory.mktemp("moto") / "server.log"
     endpoint = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -10,8 +10,8 @@ import httpx
 
 from lockstitch.context import Context
 from lockstitch.destinations import credentials
-from lockstitch.models import Destination
 from lockstitch.destinations.tasks import CheckDestinations
+from lockstitch.models import Destination
 from tests.conftest import AccountHandle, MakeContext
 from tests.s3_server import SECRET_ACCESS_KEY, S3Server
 from tests.stitch_docs import doc_example
@@ -31,7 +31,9 @@ def _properties(bucket: str, **changes: Any) -> dict[str, Any]:
     return values
 
 
-async def _create(client: httpx.AsyncClient, who: AccountHandle, properties: dict[str, Any]) -> httpx.Response:
+async def _create(
+    client: httpx.AsyncClient, who: AccountHandle, properties: dict[str, Any]
+) -> httpx.Response:
     return await client.post(
         "/v4/destinations", headers=who.headers, json={"type": "s3", "properties": properties}
     )
@@ -78,7 +80,11 @@ async def test_check_passes_for_an_existing_bucket_and_leaves_nothing_behind(
     bucket = s3_server.new_bucket()
     created = (await _create(client, account, _properties(bucket))).json()
     check = await _check(client, ctx, account, created["id"])
-    assert (check["status"], check["check_exit_status"], check["target_error_message"]) == ("succeeded", 0, None)
+    assert (check["status"], check["check_exit_status"], check["target_error_message"]) == (
+        "succeeded",
+        0,
+        None,
+    )
     assert s3_server.objects(bucket) == {}  # the sentinel was written, then deleted
 
 
@@ -120,7 +126,9 @@ async def test_check_fails_when_the_write_is_denied(
     make_ctx: MakeContext, s3_server: S3Server, account: AccountHandle, client: httpx.AsyncClient
 ) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(403, text="<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>")
+        return httpx.Response(
+            403, text="<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+        )
 
     ctx = make_ctx(s3=s3_server.settings(), http_transport=httpx.MockTransport(handler))
     created = (await _create(client, account, _properties("locked-bucket"))).json()

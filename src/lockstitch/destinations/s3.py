@@ -1,8 +1,9 @@
 """What the ``s3`` destination type means beyond its card: keys, bucket names, the sentinel.
 
-* ``s3_key_format_string`` is Stitch's: ``[integration_name]/[table_name]/[table_version]_[timestamp_loaded].csv``.
-  The target (pipelinewise-target-s3-csv) takes a ``naming_convention`` with ``{stream}``,
-  ``{timestamp}`` and ``{date}``: ``[table_name]`` -> ``{stream}``, ``[timestamp_loaded]`` ->
+* ``s3_key_format_string`` is Stitch's, e.g.
+  ``[integration_name]/[table_name]/[table_version]_[timestamp_loaded].csv``. The target
+  (pipelinewise-target-s3-csv) takes a ``naming_convention`` with ``{stream}``, ``{timestamp}``
+  and ``{date}``: ``[table_name]`` -> ``{stream}``, ``[timestamp_loaded]`` ->
   ``{timestamp}``, ``[integration_name]`` -> the source's name (known when the target config is
   written), ``[table_version]`` -> ``{timestamp}`` (the target keeps no table versions).
 * A bucket name must be one S3 accepts (3 to 63 lower-case letters, digits, dots and hyphens):
