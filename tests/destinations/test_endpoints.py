@@ -32,12 +32,16 @@ async def test_list_destination_types(client: httpx.AsyncClient, account: Accoun
     assert [c["type"] for c in cards] == sorted(c["type"] for c in cards)
     assert {"postgres", "lockstitch.duckdb", "lockstitch.jsonl"} <= {c["type"] for c in cards}
     example = doc_example("destination-types/list-destination-types", "Response")
+    stitch_types = {c["type"] for c in example}
     for card in cards:
         schemas.DestinationTypeCard.model_validate(card)
         assert list(card) == list(example[0])
         assert list(card["details"]) == list(example[0]["details"])
-        # A form with no required property is done at once (as Stitch's import_api card).
-        blank = (1, "form") if card["type"] == "postgres" else (2, "fully_configured")
+        # A form with no required property is done at once (as Stitch's import_api card); one
+        # with a required property waits at the form (Stitch's postgres and s3 cards).
+        required = any(p["is_required"] for p in card["steps"][0]["properties"])
+        blank = (1, "form") if required else (2, "fully_configured")
+        assert required is (card["type"] in stitch_types)  # every Stitch card has one, ours none
         assert (card["current_step"], card["current_step_type"]) == blank
         assert [s["type"] for s in card["steps"]] == ["form", "fully_configured"]
 
