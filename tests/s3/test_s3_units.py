@@ -103,3 +103,15 @@ def test_settings_from_the_environment_and_no_secret_in_errors(monkeypatch: pyte
         load_settings(env="test")
     assert "s3.endpoint_url" in str(raised.value)
     assert "very-secret-value" not in str(raised.value)
+
+
+def test_ignore_requires_python_is_part_of_the_venv_key() -> None:
+    """A plugin installed with --ignore-requires-python gets its own venv; every other plugin's
+    key is what it was (their cached venvs stay valid)."""
+    from lockstitch.catalog.models import PluginDef  # noqa: PLC0415
+    from lockstitch.runner.plugins import plugin_key  # noqa: PLC0415
+
+    plain = PluginDef(package="p", version="1.0", executable="p")
+    flagged = PluginDef(package="p", version="1.0", executable="p", ignore_requires_python=True)
+    assert plugin_key(plain) != plugin_key(flagged)
+    assert plugin_key(plain) == "p-1.0-" + __import__("hashlib").sha256(b"p==1.0").hexdigest()[:8]
