@@ -155,6 +155,34 @@ class NetworkSettings(BaseModel):
         return value
 
 
+class S3Settings(BaseModel):
+    """The operator's S3 access, for the S3 types (the ``s3`` destination, ``platform.s3-csv``).
+
+    Stitch's S3 destination is reached through the customer's bucket policy granting Stitch's own
+    AWS identity, and its S3 source assumes a role the customer made for Stitch: the AWS
+    credentials are always the service's, never the partner's. So they are set here, by the
+    operator (``LOCKSTITCH_S3__ACCESS_KEY_ID``...), and handed to those types' plugins only
+    (``catalog.s3_access``). ``endpoint_url`` is for an S3-compatible server (MinIO, a test
+    server); it is the operator's, so trusted: not checked by the outbound policy.
+    """
+
+    model_config = {"extra": "forbid"}
+
+    endpoint_url: str | None = None
+    # Where role assumption goes (platform.s3-csv); default: the endpoint above, else AWS's STS.
+    sts_endpoint_url: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    region: str = "us-east-1"
+
+    @field_validator("endpoint_url", "sts_endpoint_url", mode="after")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/") if value else None
+
+
 class _TomlSource(PydanticBaseSettingsSource):
     """Reads the file named by ``LOCKSTITCH_CONFIG`` (or the ``config`` init argument)."""
 
@@ -206,6 +234,7 @@ class Settings(BaseSettings):
     oauth: OAuthSettings = Field(default_factory=OAuthSettings)
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
     network: NetworkSettings = Field(default_factory=NetworkSettings)
+    s3: S3Settings = Field(default_factory=S3Settings)
     # When set, /metrics, /docs and /openapi.json want it (Bearer, or Basic with it as password).
     operations_token: SecretStr | None = None
     # Fault-injection tests only: "<point>[:<n>]" kills the process at the n-th pass (kit.failpoints).

@@ -91,6 +91,10 @@ class PluginDef(_Strict):
     extra_requirements: list[str] = Field(default_factory=list)
     # A pip version to install into the plugin's venv first, when the plugin's metadata needs one.
     pip: str | None = None
+    # Install although the plugin's metadata caps Python below the one running it: only for a
+    # plugin shown to work on that Python (its YAML says how), whose maintainers capped it
+    # without a reason that applies (pipelinewise-target-s3-csv 2.0.0: "<3.11").
+    ignore_requires_python: bool = False
     # singer-sdk plugins take long flags only (--config, --discover...) and support --about/--test.
     sdk: bool = False
     # Stitch property name -> plugin config key; properties not listed are not passed on.

@@ -10,12 +10,13 @@ The rest of the rules are every card's (``catalog.property_rules``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lockstitch.catalog import property_rules
 from lockstitch.catalog.destination_type import DestinationType
 from lockstitch.catalog.source_type import PropertySpec
+from lockstitch.destinations import s3
 
 # Values Stitch fills when a client leaves a required property out, by the type's protocol: its
 # create example omits encryption_type and the response shows "encryption_type": "none".
@@ -24,7 +25,13 @@ DEFAULTS: dict[str, dict[str, str]] = {"postgres": {"encryption_type": "none"}}
 # Stitch's SSH form has no property for a private key (Stitch used its own), so no tunnel can open.
 UNSUPPORTED: dict[str, dict[str, tuple[str, str]]] = {
     "postgres": {"encryption_type": ("ssh", "ssh is not supported: Lockstitch connects directly")},
+    # The s3 type's target writes CSV only (definitions/destinations/s3.yaml says why).
+    "s3": {"output_file_format": ("jsonl", "jsonl is not supported: Lockstitch's S3 target writes CSV")},
 }
+# Credential values the system makes when a client leaves a required one out (``system_provided_by_default``):
+# Stitch answers an s3 create with "sentinel_key": "stitch-challenge-file-<uuid>".
+GENERATED: dict[str, dict[str, Callable[[], str]]] = {"s3": {"sentinel_key": s3.new_sentinel_key}}
+BUCKET_RULE = "must be an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens)"
 
 
 def wire_string(value: Any) -> str | None:
@@ -67,11 +74,24 @@ def with_defaults(destination_type: DestinationType, plain: dict[str, str | None
     return filled
 
 
+def with_generated(destination_type: DestinationType, secrets: dict[str, Any]) -> dict[str, Any]:
+    """``secrets`` plus a fresh value for each generated credential the client left out."""
+    filled = dict(secrets)
+    for name, make in GENERATED.get(destination_type.details.protocol, {}).items():
+        if name in destination_type.properties and filled.get(name) is None and name not in secrets:
+            filled[name] = make()
+    return filled
+
+
 def unsupported(destination_type: DestinationType, values: Mapping[str, Any]) -> tuple[str, str] | None:
     """``(property, reason)`` of a value Lockstitch cannot honour, if one is set."""
-    for name, (value, reason) in UNSUPPORTED.get(destination_type.details.protocol, {}).items():
+    protocol = destination_type.details.protocol
+    for name, (value, reason) in UNSUPPORTED.get(protocol, {}).items():
         if values.get(name) == value:
             return name, reason
+    bucket = values.get("s3_bucket") if protocol == s3.PROTOCOL else None
+    if isinstance(bucket, str) and not s3.valid_bucket(bucket):
+        return "s3_bucket", BUCKET_RULE
     return None
 
 

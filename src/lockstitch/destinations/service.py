@@ -18,7 +18,13 @@ from lockstitch.catalog.destination_type import DestinationType
 from lockstitch.catalog.property_rules import PropertyChanges
 from lockstitch.context import Context
 from lockstitch.destinations import credentials, errors, local
-from lockstitch.destinations.properties import RULES, missing_required, unsupported, with_defaults
+from lockstitch.destinations.properties import (
+    RULES,
+    missing_required,
+    unsupported,
+    with_defaults,
+    with_generated,
+)
 from lockstitch.destinations.repository import DestinationRepository
 from lockstitch.destinations.targets import target_config
 from lockstitch.destinations.views import destination_json, provided_names
@@ -155,6 +161,7 @@ async def create(
     changes = RULES.review(destination_type.properties, parsed.properties, {}, frozenset())
     _checked(destination_type, changes, local.Warehouse.of(ctx.settings, who.account_id))
     changes.plain = with_defaults(destination_type, changes.plain)
+    changes.secrets = with_generated(destination_type, changes.secrets)
     provided = frozenset(n for n, v in {**changes.plain, **changes.secrets}.items() if v is not None)
     missing = missing_required(destination_type, provided)
     if missing:

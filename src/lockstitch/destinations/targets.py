@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from lockstitch.catalog import s3_access
 from lockstitch.catalog.tap_config import ConfigError, build_config, check_addresses
 from lockstitch.context import Context
-from lockstitch.destinations import credentials, local
+from lockstitch.destinations import credentials, local, s3
 from lockstitch.kit import naming
 from lockstitch.models import Destination
 
@@ -36,6 +37,8 @@ async def target_config(ctx: Context, destination: Destination, source_name: str
     values: dict[str, Any] = {**destination.properties, **credentials.unseal_all(ctx.keyring, destination)}
     values.update(await check_addresses(ctx.outbound, target.config, values))
     config = build_config(target.config, target.settings, values)
+    # The operator's S3 endpoint, for S3 targets (keys go through the environment: runner).
+    config.update(s3_access.target_settings(ctx.settings.s3, destination_type.details.protocol))
 
     store = local.store_of(destination_type)
     if store is not None:
@@ -50,4 +53,5 @@ async def target_config(ctx: Context, destination: Destination, source_name: str
         (where if store.folder_per_source else where.parent).mkdir(parents=True, exist_ok=True)
     if target.schema_key:
         config[target.schema_key] = source_name
+    s3.finish_target_config(destination_type.details.protocol, config, source_name)
     return config

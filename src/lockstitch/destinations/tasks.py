@@ -19,7 +19,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from lockstitch.context import Context
-from lockstitch.destinations import credentials, local
+from lockstitch.destinations import credentials, local, s3, s3_probe
 from lockstitch.destinations.probes import Outcome, probe
 from lockstitch.jobs.check_runner import CheckRunner
 from lockstitch.jobs.checks_repository import CheckRepository
@@ -81,6 +81,9 @@ class CheckDestinations(CheckRunner[Destination]):
             secrets = credentials.unseal_all(ctx.keyring, destination)
         except DecryptionError:
             return Outcome(False, "a stored credential cannot be decrypted; set it again")
+        if destination_type.details.protocol == s3.PROTOCOL:
+            # The operator's S3 identity and the process's HTTP client (kit.outbound_http).
+            return await s3_probe.probe(ctx.http, ctx.settings.s3, destination.properties, secrets, seconds)
         warehouse = local.Warehouse.of(ctx.settings, destination.account_id)
         return await probe(
             destination_type, destination.properties, secrets, warehouse, ctx.outbound, seconds

@@ -103,19 +103,24 @@ class CheckRun:
                 self.secrets,
             ) as connection:
                 executable = await self._plugin(tap)
-                return await self._discover(source_type, tap, executable, connection.config)
+                return await self._discover(source_type, tap, executable, connection.config, connection.env)
         except CredentialsUnavailable as exc:
             raise CheckFailedError(f"the source's OAuth credentials cannot be used: {exc.message}") from None
         except ConfigError as exc:
             raise CheckFailedError(str(exc)) from None
 
     async def _discover(
-        self, source_type: SourceType, tap: TapDef, executable: str, tap_config: dict[str, Any]
+        self,
+        source_type: SourceType,
+        tap: TapDef,
+        executable: str,
+        tap_config: dict[str, Any],
+        env: dict[str, str],
     ) -> tuple[dict[str, Any], int | None]:
         with workspace(self.ctx.settings.home / "tmp", prefix="check-") as ws:
             config = ws.write_json("config.json", tap_config)
             try:
-                return await self._run_tap(source_type, tap, executable, ws, config)
+                return await self._run_tap(source_type, tap, executable, ws, config, env)
             finally:
                 # Discovery may have rotated a token too, whether or not the check succeeds.
                 await write_back(
@@ -123,7 +128,13 @@ class CheckRun:
                 )
 
     async def _run_tap(
-        self, source_type: SourceType, tap: TapDef, executable: str, ws: Workspace, config: Path
+        self,
+        source_type: SourceType,
+        tap: TapDef,
+        executable: str,
+        ws: Workspace,
+        config: Path,
+        env: dict[str, str],
     ) -> tuple[dict[str, Any], int | None]:
         runner = self.ctx.settings.runner
         self.note(f"running {tap.executable} --discover")
@@ -132,6 +143,7 @@ class CheckRun:
             workdir=ws.path,
             time_limit=runner.check_timeout_seconds,
             on_stderr=self.note,
+            env=env,
         )
         if finished.exit_code != 0 or finished.timed_out:
             message = await self._discovery_failure(source_type, finished)
@@ -146,7 +158,7 @@ class CheckRun:
         catalog = normalize(_catalog_of(finished.stdout))
         test = None
         if tap.sdk and tap.test_connection:
-            test = await self._test(executable, ws.write_json("catalog.json", catalog), config, ws.path)
+            test = await self._test(executable, ws.write_json("catalog.json", catalog), config, ws.path, env)
         return catalog, test
 
     def _tap(self) -> tuple[SourceType, TapDef]:
@@ -181,13 +193,16 @@ class CheckRun:
                 return f"the provider revoked the source's OAuth grant; it needs re-authorization ({message})"
         return message
 
-    async def _test(self, executable: str, catalog: Any, config: Any, workdir: Any) -> int:
+    async def _test(
+        self, executable: str, catalog: Any, config: Any, workdir: Any, env: dict[str, str]
+    ) -> int:
         self.note("running --test (one record per stream)")
         finished = await run_plugin(
             [executable, "--config", config, "--catalog", catalog, "--test"],
             workdir=workdir,
             time_limit=self.ctx.settings.runner.check_timeout_seconds,
             on_stderr=self.note,
+            env=env,
         )
         if finished.exit_code != 0 or finished.timed_out:
             message = error_message(

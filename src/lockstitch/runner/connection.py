@@ -19,9 +19,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from lockstitch.catalog import s3_access
 from lockstitch.catalog.models import ConfigMapping, TapDef
 from lockstitch.catalog.source_type import SourceType
 from lockstitch.catalog.tap_config import LocalFiles, build_config, check_addresses
@@ -36,6 +37,8 @@ from lockstitch.sources import credentials
 class TapConnection:
     config: dict[str, Any]
     relay: Relay | None = None
+    # Variables beside the minimal environment: the operator's S3 access, for S3 types only.
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @contextlib.asynccontextmanager
@@ -62,8 +65,11 @@ async def tap_connection(
     settings = dict(tap.settings)
     values.update(await check_addresses(ctx.outbound, mapping, values))
     files = LocalFiles(ctx.settings.account_files_root(source.account_id), tuple(ctx.settings.server_paths()))
+    protocol = source_type.details.protocol
+    env = s3_access.environment(ctx.settings.s3, protocol)
+    secrets += s3_access.secrets(ctx.settings.s3, protocol)
     if source_type.definition.oauth is None:
-        yield TapConnection(build_config(mapping, settings, values, files=files))
+        yield TapConnection(build_config(mapping, settings, values, files=files), env=env)
         return
     engine = TokenEngine(ctx, worker_id)
     handed = await engine.tap_credentials(source.account_id, source.id, run_seconds)
@@ -72,7 +78,7 @@ async def tap_connection(
         values.update(handed.values)
         if tap.access_token_key:
             mapping["access_token"] = ConfigMapping(key=tap.access_token_key)
-        yield TapConnection(build_config(mapping, settings, values, files=files))
+        yield TapConnection(build_config(mapping, settings, values, files=files), env=env)
         return
 
     async def fresh() -> tuple[str, dt.datetime]:
@@ -91,4 +97,4 @@ async def tap_connection(
                 spec.refresh_token_key: relay.refresh_token,
             }
         )
-        yield TapConnection(config, relay)
+        yield TapConnection(config, relay, env)

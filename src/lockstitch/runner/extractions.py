@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lockstitch.catalog import s3_access
 from lockstitch.catalog.models import TapDef, TargetDef
 from lockstitch.catalog.source_type import SourceType
 from lockstitch.catalog.tap_config import ConfigError
@@ -87,7 +88,7 @@ class ExtractionRun:
     async def _run(self, store: ExtractionStore) -> Outcome:
         source, streams, destination, state = await store.inputs()
         source_type, tap = self._tap(source)
-        target = self._target(destination)
+        target, target_protocol = self._target(destination)
         assert destination is not None  # _target refused a missing one
         tap_exe = await self._plugin(tap, "tap")
         target_exe = await self._plugin(target, "target")
@@ -98,6 +99,8 @@ class ExtractionRun:
             raise RunFailedError(
                 _failed(target_description=f"the destination cannot be used: {exc}")
             ) from None
+        target_env = s3_access.environment(self.ctx.settings.s3, target_protocol)
+        self.log.secrets += s3_access.secrets(self.ctx.settings.s3, target_protocol)
         limit = self.ctx.settings.runner.extraction_timeout_seconds
         catalog = singer_catalog(streams)
         # Taps name streams in their messages by catalog "stream" or by tap_stream_id; both
@@ -132,6 +135,8 @@ class ExtractionRun:
                             on_tap_line=lambda line: self.log.line("tap", "INFO", line),
                             on_target_line=lambda line: self.log.line("target", "INFO", line),
                             cancelled=self.cancelled,
+                            tap_env=connection.env,
+                            target_env=target_env,
                         )
                     finally:
                         # Whatever the run's outcome: a token the tap rotated is live now.
@@ -203,7 +208,7 @@ class ExtractionRun:
             )
         return source_type, source_type.definition.tap
 
-    def _target(self, destination: Destination | None) -> TargetDef:
+    def _target(self, destination: Destination | None) -> tuple[TargetDef, str]:
         if destination is None:
             raise RunFailedError(
                 _failed(target_description="no destination: create one with POST /v4/destinations")
@@ -213,7 +218,7 @@ class ExtractionRun:
             raise RunFailedError(
                 _failed(target_description=f"destination type {destination.type} has no target")
             )
-        return destination_type.definition.target
+        return destination_type.definition.target, destination_type.details.protocol
 
     async def _plugin(self, plugin: TapDef | TargetDef, role: str) -> str:
         try:

@@ -14,7 +14,7 @@ import collections
 import contextlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,9 +101,11 @@ async def run_pipe(
     on_tap_line: Callable[[str], None],
     on_target_line: Callable[[str], None],
     cancelled: asyncio.Event,
+    tap_env: Mapping[str, str] | None = None,
+    target_env: Mapping[str, str] | None = None,
 ) -> PipeResult:
-    tap = await _start(tap_argv, workdir, stdin=asyncio.subprocess.DEVNULL)
-    target = await _start(target_argv, workdir, stdin=asyncio.subprocess.PIPE)
+    tap = await _start(tap_argv, workdir, stdin=asyncio.subprocess.DEVNULL, env=tap_env)
+    target = await _start(target_argv, workdir, stdin=asyncio.subprocess.PIPE, env=target_env)
     counter = RecordCounter()
     tap_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
     target_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
@@ -162,14 +164,16 @@ async def run_pipe(
     )
 
 
-async def _start(argv: Sequence[str | Path], workdir: Path, *, stdin: int) -> asyncio.subprocess.Process:
+async def _start(
+    argv: Sequence[str | Path], workdir: Path, *, stdin: int, env: Mapping[str, str] | None
+) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         *[str(a) for a in argv],
         stdin=stdin,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=workdir,
-        env=plugin_env(Path(str(argv[0])), workdir),
+        env=plugin_env(Path(str(argv[0])), workdir, env),
         start_new_session=True,
         limit=1 << 24,  # a state line can be long
     )

@@ -110,6 +110,8 @@ def plugin_key(defn: PluginDef) -> str:
     if defn.pip:
         # Tagged: "pip<24.1" installed first is not the same venv as "pip<24.1" as an extra.
         entries.append(f"pip-first:{defn.pip}")
+    if defn.ignore_requires_python:
+        entries.append("pip-flag:--ignore-requires-python")
     digest = hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()[:8]
     return f"{_UNSAFE_NAME.sub('_', defn.package)}-{_UNSAFE_NAME.sub('_', defn.version)}-{digest}"
 
@@ -230,7 +232,8 @@ class Plugins:
         pip = [str(venv / "bin" / "python"), "-m", "pip", "install", *_PIP_FLAGS]
         if defn.pip:
             await self._run([*pip, defn.pip], f"installing {defn.pip} for {what}", log)
-        await self._run([*pip, what, *defn.extra_requirements], f"installing {what}", log)
+        flags = ["--ignore-requires-python"] if defn.ignore_requires_python else []
+        await self._run([*pip, *flags, what, *defn.extra_requirements], f"installing {what}", log)
         if not self.executable(defn).is_file():
             raise PluginInstallError(
                 f"{what} installed but has no executable {defn.executable!r} in {venv / 'bin'}"

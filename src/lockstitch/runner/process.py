@@ -28,8 +28,10 @@ class Finished:
     timed_out: bool
 
 
-def plugin_env(executable: Path, workdir: Path) -> dict[str, str]:
+def plugin_env(executable: Path, workdir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The minimal environment, plus ``extra`` (what a type's plugins need: ``catalog.s3_access``)."""
     env = {name: os.environ[name] for name in _PASSED_ENV if name in os.environ}
+    env.update(extra or {})
     env["PATH"] = os.pathsep.join([str(executable.parent), "/usr/local/bin", "/usr/bin", "/bin"])
     env["TMPDIR"] = str(workdir)
     env.setdefault("LANG", "C.UTF-8")
@@ -48,18 +50,18 @@ async def run_plugin(
     workdir: Path,
     time_limit: float,
     on_stderr: Callable[[str], None] | None = None,
-    extra_env: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Finished:
     """Run to completion (or the time limit) and collect stdout whole and stderr's last lines.
-    ``extra_env`` adds variables to the minimal environment (the catalogue verifier's dead
-    proxies)."""
+    ``env`` adds variables to the minimal environment (an S3 plugin's operator settings, the
+    catalogue verifier's dead proxies)."""
     process = await asyncio.create_subprocess_exec(
         *[str(a) for a in argv],
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=workdir,
-        env={**plugin_env(Path(str(argv[0])), workdir), **(extra_env or {})},
+        env=plugin_env(Path(str(argv[0])), workdir, env),
         start_new_session=True,
     )
     tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)

@@ -135,7 +135,7 @@ async def _discover(executable: Path, config: Path, workdir: Path, time_limit: f
             workdir=workdir,
             time_limit=time_limit,
             on_stderr=watch,
-            extra_env=OFFLINE_ENV,
+            env=OFFLINE_ENV,
         )
     )
     waiting = asyncio.create_task(reached.wait())
