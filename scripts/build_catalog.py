@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from import_stitch_type import OUT, REFERENCE, ROOT, build  # noqa: E402
+from import_stitch_type import OUT, REFERENCE, ROOT, build
 
 TAPS = ROOT / "scripts" / "catalog_taps.yaml"
 # Database and S3 types whose YAML carries hand-written sections (scripts/import_stitch_type.py).

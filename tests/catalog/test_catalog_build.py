@@ -24,7 +24,8 @@ CONFIGURABLE = sorted(name for name, card in reference_cards().items() if card.g
 def _generator() -> ModuleType:
     path = REPO / "scripts" / "build_catalog.py"
     spec = importlib.util.spec_from_file_location("build_catalog", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("build_catalog", module)
     spec.loader.exec_module(module)
@@ -48,7 +49,9 @@ def test_generated_access_follows_the_tap() -> None:
 
 def test_a_type_without_a_tap_loads_with_notes_and_no_access(tmp_path: Path) -> None:
     path = tmp_path / "x.yaml"
-    path.write_text("type: x\nsteps: [{type: form}]\nnotes: none published\ndetails: {protocol: x, access: false}\n")
+    path.write_text(
+        "type: x\nsteps: [{type: form}]\nnotes: none published\ndetails: {protocol: x, access: false}\n"
+    )
     loaded = load_source_type(path)
     assert loaded.definition.notes == "none published"
     assert loaded.access_for("enterprise") is False
@@ -87,5 +90,7 @@ async def test_a_type_without_a_tap_is_access_denied(
     response = await client.post(
         "/v4/sources", headers=account.headers, json={"type": source_type, "display_name": "Pushed"}
     )
-    assert_source_error(response, 400, "AccessDenied", f"you do not have access to source type ({source_type})")
+    assert_source_error(
+        response, 400, "AccessDenied", f"you do not have access to source type ({source_type})"
+    )
     assert (await client.get("/v4/sources", headers=account.headers)).json() == []

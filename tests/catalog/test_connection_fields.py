@@ -15,6 +15,7 @@ from lockstitch.catalog.loader import load_catalog
 # Mapped, uri-shaped, and never connected to by the plugin.
 NOT_A_CONNECTION = {
     ("platform.hubspot", "redirect_uri"): "the OAuth redirect the grant was made with, sent as a parameter",
+    ("platform.deputy", "redirect_uri"): "the OAuth redirect the grant was made with, sent as a parameter",
 }
 PLACES = {"hostname", "ipv4", "ipv6", "uri", "idn-hostname"}
 

@@ -39,7 +39,10 @@ def test_card_matches_stitch(name: str) -> None:
     assert source_type is not None, f"{name} is not shipped"
     card = source_type.type_card("standard")
     runnable = source_type.definition.tap is not None
-    assert card == {**reference, "details": {**reference["details"], "access": reference["details"]["access"] and runnable}}
+    assert card == {
+        **reference,
+        "details": {**reference["details"], "access": reference["details"]["access"] and runnable},
+    }
     assert list(card) == list(reference)
     assert list(card["details"]) == list(reference["details"])
     enterprise = source_type.type_card("enterprise")

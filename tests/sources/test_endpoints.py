@@ -359,5 +359,8 @@ async def test_source_types_are_listed_in_order_and_usable(
     for card in cards:
         definition = ctx.catalog.source_type(card["type"]).definition  # type: ignore[union-attr]
         # An enterprise account may use every type that has a tap and is not alpha or deprecated.
-        usable = definition.tap is not None and definition.details.pipeline_state not in ("alpha", "deprecated")
+        usable = definition.tap is not None and definition.details.pipeline_state not in (
+            "alpha",
+            "deprecated",
+        )
         assert card["details"]["access"] is usable, card["type"]
