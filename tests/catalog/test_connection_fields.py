@@ -18,6 +18,7 @@ NOT_A_CONNECTION = {
     # The Snowflake connector takes an account identifier and always connects to
     # <account>.snowflakecomputing.com: the partner cannot point it outside Snowflake's domain.
     ("snowflake", "host"): "handed to the target as its Snowflake account, under snowflakecomputing.com",
+    ("platform.deputy", "redirect_uri"): "the OAuth redirect the grant was made with, sent as a parameter",
 }
 PLACES = {"hostname", "ipv4", "ipv6", "uri", "idn-hostname"}
 

@@ -80,14 +80,14 @@ def _run(ctx: Context, extraction: Extraction | None = None) -> ExtractionRun:
 
 async def test_a_type_without_a_tap_fails_on_the_tap_step(ctx: Context, account: AccountHandle) -> None:
     """The tap step gets status 1 and the reason; target and discovery never ran (null)."""
-    extraction = await _claimed_extraction(ctx, account, "lockstitch.test-enterprise")
+    extraction = await _claimed_extraction(ctx, account, "lockstitch.test-no-tap")
     outcome = await _run(ctx, extraction).run()
     assert outcome.state == ExtractionState.FAILED
     row, log, loads = await _recorded(ctx, extraction.id)
     assert row.state == "failed"
     assert row.completion_time is not None
     assert (row.discovery_exit_status, row.tap_exit_status, row.target_exit_status) == (None, 1, None)
-    assert row.tap_description == "source type lockstitch.test-enterprise names no tap in the catalogue"
+    assert row.tap_description == "source type lockstitch.test-no-tap names no tap in the catalogue"
     assert row.target_description is None
     assert row.claimed_by is None  # the lease is released with the outcome
     assert f"Starting extraction {extraction.job_name}" in log.splitlines()[0]

@@ -180,12 +180,20 @@ class SourceTypeFile(TypeFile):
     system_values: dict[str, str] = Field(default_factory=dict)
     tap: TapDef | None = None
     oauth: OAuthDef | None = None
-    # Free text for docs/catalog.md (``make catalog``): why a type has no tap, mapping remarks.
+    # Why the type has no tap (none published, none installs on Python 3.11, a push source...),
+    # or remarks on its mapping; carried into docs/catalog.md.
     notes: str = ""
 
     @model_validator(mode="after")
-    def _writes_back_can_come_back(self) -> SourceTypeFile:
-        if self.tap is not None:
+    def _runnable_or_says_why(self) -> SourceTypeFile:
+        if self.tap is None:
+            # Nobody could run a source of it: Stitch's answer is ``access: false`` (POST answers
+            # AccessDenied), and the catalogue document must say why.
+            if self.details.access:
+                raise ValueError("a type without a tap must have details.access false")
+            if not self.notes.strip():
+                raise ValueError("a type without a tap must say why in notes")
+        else:
             problem = writes_back_problem(self)
             if problem is not None:
                 raise ValueError(f"tap.writes_back: {problem}")
