@@ -48,6 +48,6 @@ def test_places_are_checked_before_a_tap_connects(source_type: SourceType) -> No
         for name, mapping in tap.config.items()
         if name in source_type.properties
         and _is_place(source_type, name)
-        and mapping.convert not in ("host", "url")
+        and mapping.convert not in ("host", "tls-host", "url")
     ]
     assert not unchecked, f"{source_type.type}: map {unchecked} with convert: host or url"

@@ -38,9 +38,11 @@ def _reference_type(card: dict[str, Any]) -> SourceType:
     }
     definition = {
         "type": card["type"],
-        "details": card["details"],
+        # Tap-less, as a bare card: closed and saying so (the catalogue's rule).
+        "details": {**card["details"], "access": False},
         "steps": steps,
         "system_values": read_only,
+        "notes": "a reference card",
     }
     return SourceType(SourceTypeFile.model_validate(definition), origin="reference")
 

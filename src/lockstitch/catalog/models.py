@@ -68,8 +68,19 @@ class ConfigMapping(_Strict):
 
     key: str = Field(min_length=1)
     convert: Literal[
-        "string", "integer", "boolean", "json", "csv-list", "csv-string", "local-path", "host", "url"
+        "string",
+        "integer",
+        "boolean",
+        "json",
+        "csv-list",
+        "csv-string",
+        "local-path",
+        "host",
+        "tls-host",
+        "url",
     ] = "string"
+    # ``tls-host``: a host name the plugin reaches over TLS (it builds https://<host>/...): checked
+    # like a host, but the name stays, since the certificate check needs it.
     # ``host`` and ``url``: a place the plugin connects to, so it goes through the outbound policy
     # first (``catalog.tap_config.check_addresses``). A host is replaced by the address that was
     # checked (the plugin connects there, no second lookup), unless ``verified_by`` names a

@@ -69,12 +69,12 @@ async def check_addresses(
     replaced: dict[str, Any] = {}
     for name, target in mapping.items():
         value = values.get(name)
-        if target.convert not in ("host", "url") or value is None or value == "":
+        if target.convert not in ("host", "tls-host", "url") or value is None or value == "":
             continue
         if target.tunnelled_by and _is_true(values.get(target.tunnelled_by)):
             continue  # the bastion resolves it; the tunnel's own host is checked instead
         text = str(value)
-        host = text if target.convert == "host" else _url_host(name, text)
+        host = _url_host(name, text) if target.convert == "url" else text
         try:
             checked = await policy.check(host)
         except Refused:
