@@ -155,7 +155,9 @@ def tap_config_for(source_type: SourceType, tap: TapDef) -> dict[str, Any]:
     token engine would hand it (``runner.connection.tap_connection``): the refresh token and
     client as stored, an access token where the tap takes one, or the relay's values."""
     form = synthetic_form(source_type, tap.verify_values)
-    values = {name: as_string(value) for name, value in form.items()}
+    # What the system fills at creation (read-only properties: an S3 role's external id...).
+    system = source_type.system_values(account_id=1, source_id=1)
+    values = {name: as_string(value) for name, value in {**system, **form}.items()}
     mapping: dict[str, ConfigMapping] = dict(tap.config)
     settings = dict(tap.settings)
     if source_type.definition.oauth is not None and tap.access_token_key:
