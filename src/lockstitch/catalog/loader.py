@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import ValidationError
 
+from lockstitch.catalog import parse_cache
 from lockstitch.catalog.destination_type import DestinationType
 from lockstitch.catalog.models import DestinationTypeFile, PluginDef, SourceTypeFile
 from lockstitch.catalog.providers import ProviderSpec, load_providers
@@ -60,27 +61,33 @@ class Catalog:
         return self._ordered
 
 
-def load_catalog(extra_dirs: Iterable[Path] = ()) -> Catalog:
+def load_catalog(extra_dirs: Iterable[Path] = (), cache_dir: Path | None = None) -> Catalog:
     """Packaged types and providers, then each operator directory (source types in it, providers
     in its ``providers/`` folder, destination types in its ``destinations/`` folder). Every OAuth
-    provider a type names must exist."""
-    found: dict[str, SourceType] = {}
-    destinations: dict[str, DestinationType] = {}
+    provider a type names must exist. With ``cache_dir``, the parsed files are kept there between
+    starts (``catalog.parse_cache``); every type is still validated."""
     providers = load_providers()
+    source_paths: list[Path] = []
+    destination_paths: list[Path] = []
     for directory in [PACKAGED_SOURCES, *extra_dirs]:
         if not directory.is_dir():
             raise ConfigurationError(f"source type directory {directory} does not exist")
-        for path in sorted(directory.glob("*.y*ml")):
-            source_type = load_source_type(path)
-            found[source_type.type] = source_type
+        source_paths += sorted(directory.glob("*.y*ml"))
         if directory != PACKAGED_SOURCES and (directory / "providers").is_dir():
             providers.update(load_providers(directory / "providers"))
         destination_dir = (
             PACKAGED_DESTINATIONS if directory == PACKAGED_SOURCES else directory / "destinations"
         )
-        for path in sorted(destination_dir.glob("*.y*ml")):
-            destination_type = load_destination_type(path)
-            destinations[destination_type.type] = destination_type
+        destination_paths += sorted(destination_dir.glob("*.y*ml"))
+    raw = parse_cache.parsed([*source_paths, *destination_paths], cache_dir, _parse)
+    found: dict[str, SourceType] = {}
+    for path in source_paths:  # later directories replace earlier ones' types
+        source_type = _build(path, raw[path], _source_type)
+        found[source_type.type] = source_type
+    destinations: dict[str, DestinationType] = {}
+    for path in destination_paths:
+        destination_type = _build(path, raw[path], _destination_type)
+        destinations[destination_type.type] = destination_type
     for source_type in found.values():
         oauth = source_type.definition.oauth
         if oauth is not None and oauth.provider not in providers:
@@ -89,19 +96,31 @@ def load_catalog(extra_dirs: Iterable[Path] = ()) -> Catalog:
 
 
 def load_source_type(path: Path) -> SourceType:
-    return _load(path, lambda raw: SourceType(SourceTypeFile.model_validate(raw), origin=str(path)))
+    return _build(path, _parse(path), _source_type)
 
 
 def load_destination_type(path: Path) -> DestinationType:
-    return _load(path, lambda raw: DestinationType(DestinationTypeFile.model_validate(raw), origin=str(path)))
+    return _build(path, _parse(path), _destination_type)
 
 
-def _load(path: Path, build: Callable[[Any], T]) -> T:
+def _source_type(raw: Any, path: Path) -> SourceType:
+    return SourceType(SourceTypeFile.model_validate(raw), origin=str(path))
+
+
+def _destination_type(raw: Any, path: Path) -> DestinationType:
+    return DestinationType(DestinationTypeFile.model_validate(raw), origin=str(path))
+
+
+def _parse(path: Path) -> Any:
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a safe loader
-        return build(raw)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"{path}: not valid YAML: {exc}") from None
+
+
+def _build(path: Path, raw: Any, build: Callable[[Any, Path], T]) -> T:
+    try:
+        return build(raw, path)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" if e["loc"] else e["msg"]
