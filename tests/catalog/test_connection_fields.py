@@ -1,13 +1,17 @@
 """Every place a plugin connects to goes through the outbound policy: one rule, no forgotten field.
 
 A property whose json_schema says it is a host or a URL (``format: hostname``, ``ipv4``, ``ipv6``,
-``uri``, alone or in an ``anyOf``) and that a type maps into its plugin's config must be mapped
-with ``convert: host`` or ``convert: url`` (``catalog.tap_config.check_addresses``). The only
-exceptions are values that are not places to connect to, named here with the reason.
+``uri``, alone or in an ``anyOf``), or whose name says so (Stitch's cards type many base URLs
+and API hosts as bare strings: ``base_url``, ``api_url``, ``endpoint``...), and that a type maps
+into its plugin's config must be mapped with ``convert: host``, ``tls-host`` or ``url``
+(``catalog.tap_config.check_addresses``). The only exceptions are values that are not places to
+connect to, named here with the reason. A value that only completes a provider's fixed domain
+(Zendesk's ``subdomain``) is not a place.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lockstitch.catalog.loader import load_catalog
@@ -21,6 +25,16 @@ NOT_A_CONNECTION = {
     ("platform.deputy", "redirect_uri"): "the OAuth redirect the grant was made with, sent as a parameter",
 }
 PLACES = {"hostname", "ipv4", "ipv6", "uri", "idn-hostname"}
+# Names that hold a place to connect to, on Stitch's cards.
+PLACE_NAME = re.compile(r"(^|_)(host|url|base_url|api_url|endpoint|identity|organization_uri|qb_url)$")
+# Named like a place on the card, but not one (any type).
+NOT_A_PLACE = {
+    "site_urls": "Google Search Console property ids (the tap calls Google's API)",
+    "uat_urls": "Codat's list of URLs to report on, not where the tap connects",
+    "space_uri": "an identifier inside the provider's API",
+    "instance_url": "Salesforce's, from its token answer (the tap reaches it after login)",
+    "check_hostname": "a TLS flag",
+}
 
 
 def _formats(schema: Any) -> set[str]:
@@ -44,10 +58,12 @@ def test_every_mapped_host_or_url_is_checked() -> None:
         for step in steps:
             for prop in step.properties:
                 mapping = plugin.config.get(prop.name)
-                if mapping is None or not (_formats(prop.json_schema) & PLACES):
+                place = bool(_formats(prop.json_schema) & PLACES) or bool(PLACE_NAME.search(prop.name))
+                if mapping is None or not place or prop.name in NOT_A_PLACE:
                     continue
                 seen += 1
-                if mapping.convert not in ("host", "url") and (type_name, prop.name) not in NOT_A_CONNECTION:
+                checked = mapping.convert in ("host", "tls-host", "url")
+                if not checked and (type_name, prop.name) not in NOT_A_CONNECTION:
                     unchecked.append(f"{type_name}.{prop.name}")
     assert not unchecked, f"hosts or URLs handed to a plugin without the outbound policy: {unchecked}"
-    assert seen >= 6  # hp-postgres host and ssh_host, hp-mysql host, rest-api api_url, postgres host...
+    assert seen >= 20  # hp-postgres host and ssh_host, hp-mysql host, rest-api api_url, postgres host...
