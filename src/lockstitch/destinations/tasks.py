@@ -81,8 +81,9 @@ class CheckDestinations(CheckRunner[Destination]):
             secrets = credentials.unseal_all(ctx.keyring, destination)
         except DecryptionError:
             return Outcome(False, "a stored credential cannot be decrypted; set it again")
-        if destination_type.details.protocol == s3.PROTOCOL:
-            # The operator's S3 identity and the process's HTTP client (kit.outbound_http).
+        if destination_type.details.protocol == s3.PROTOCOL and "s3_bucket" in destination_type.properties:
+            # A bucket to probe (data.world shares Stitch's s3 protocol but has none: it gets
+            # its API probe). The operator's S3 identity and the process's HTTP client.
             return await s3_probe.probe(ctx.http, ctx.settings.s3, destination.properties, secrets, seconds)
         warehouse = local.Warehouse.of(ctx.settings, destination.account_id)
         return await probe(
