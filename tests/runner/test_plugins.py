@@ -72,8 +72,9 @@ def test_key_names_the_plugin_and_changes_with_every_pin() -> None:
         plugin_key(JSONL.model_copy(update={"extra_requirements": ["six==1.16.0", "pytz==2024.1"]})),
         plugin_key(JSONL.model_copy(update={"pip": "pip<24.1"})),
         plugin_key(JSONL.model_copy(update={"extra_requirements": ["pip<24.1"]})),
+        plugin_key(JSONL.model_copy(update={"collections_aliases": True})),
     }
-    assert len(variants) == 6
+    assert len(variants) == 7
 
 
 def test_pip_environment_passes_pip_settings_and_nothing_secret() -> None:
@@ -218,6 +219,33 @@ async def test_pip_settings_from_the_environment_reach_pip(tmp_path: Path) -> No
     with pytest.raises(PluginInstallError, match=r"No matching distribution found for target-jsonl==0\.1\.4"):
         await plugins.ensure(JSONL)
     assert _leftovers(tmp_path) == []
+
+
+def _imports_collections_mapping(venv: Path) -> subprocess.CompletedProcess[str]:
+    code = "import collections; from collections import Mapping, MutableMapping, Sequence; print(Mapping)"
+    return subprocess.run(
+        [venv / "bin" / "python", "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.mark.slow
+async def test_collections_aliases_are_restored_in_that_venv_only(tmp_path: Path, cached: Plugins) -> None:
+    """A plugin installed with ``collections_aliases`` starts with ``collections.Mapping`` (and the
+    other aliases Python 3.10 removed) importable, and still runs; a venv without the option is
+    untouched (the import fails there, as on any Python 3.10+)."""
+    aliased = JSONL.model_copy(update={"collections_aliases": True})
+    plugins = Plugins(tmp_path)
+    executable = await plugins.ensure(aliased)
+    assert plugins.is_installed(aliased)
+    result = _imports_collections_mapping(plugins.path(aliased))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "<class 'collections.abc.Mapping'>"
+    _runs(executable)
+
+    await cached.ensure(JSONL)
+    plain = _imports_collections_mapping(cached.path(JSONL))
+    assert plain.returncode != 0
+    assert "cannot import name 'Mapping' from 'collections'" in plain.stderr
 
 
 @pytest.mark.slow

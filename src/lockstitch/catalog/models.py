@@ -106,6 +106,11 @@ class PluginDef(_Strict):
     # plugin shown to work on that Python (its YAML says how), whose maintainers capped it
     # without a reason that applies (pipelinewise-target-s3-csv 2.0.0: "<3.11").
     ignore_requires_python: bool = False
+    # Restore the ``collections.Mapping``/``Sequence``/... aliases that Python 3.10 removed, in
+    # this plugin's venv only (a start-up hook in its site-packages, ``runner.plugins``): for a
+    # plugin whose exactly pinned dependencies (funcy 1.10, the urllib3 vendored in an old
+    # botocore or requests) import them, so no newer release can be put beside it.
+    collections_aliases: bool = False
     # singer-sdk plugins take long flags only (--config, --discover...) and support --about/--test.
     sdk: bool = False
     # Stitch property name -> plugin config key; properties not listed are not passed on.
