@@ -90,6 +90,11 @@ class ConfigMapping(_Strict):
     # host through an SSH tunnel, so the bastion resolves it, not Lockstitch.
     verified_by: str | None = None
     tunnelled_by: str | None = None
+    # For a property holding a JSON array of objects (Workday RaaS's ``reports``: a string of
+    # [{"report_name": ..., "report_url": ...}]) whose listed fields are URLs the plugin connects
+    # to: each one goes through the outbound policy like a ``url`` (its name kept, TLS); the value
+    # itself is converted as ``convert`` says.
+    url_fields: list[str] = Field(default_factory=list)
 
 
 class PluginDef(_Strict):
