@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from lockstitch.catalog.models import TapDef, TargetDef
 from lockstitch.runner.plugins import (
@@ -25,6 +26,7 @@ from lockstitch.runner.plugins import (
     pip_environment,
     plugin_key,
 )
+from lockstitch.runner.venv_hooks import write_entry_point
 from tests.oauth_server.harness import default_cache_root
 
 JSONL = TargetDef(package="target-jsonl", version="0.1.4", executable="target-jsonl")
@@ -39,10 +41,10 @@ def _pip_ran(lines: list[str]) -> int:
     return sum(line.startswith(INSTALLED_LINE) for line in lines)
 
 
-def _runs(executable: Path) -> None:
+def _runs(executable: Path, prog: str = "target-jsonl") -> None:
     result = subprocess.run([executable, "--help"], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
-    assert "usage: target-jsonl" in result.stdout
+    assert f"usage: {prog}" in result.stdout
 
 
 def _leftovers(root: Path) -> list[str]:
@@ -73,8 +75,22 @@ def test_key_names_the_plugin_and_changes_with_every_pin() -> None:
         plugin_key(JSONL.model_copy(update={"pip": "pip<24.1"})),
         plugin_key(JSONL.model_copy(update={"extra_requirements": ["pip<24.1"]})),
         plugin_key(JSONL.model_copy(update={"collections_aliases": True})),
+        plugin_key(JSONL.model_copy(update={"entry_point": "target_jsonl:main"})),
     }
-    assert len(variants) == 7
+    assert len(variants) == 8
+
+
+def test_entry_point_must_be_a_dotted_module_and_callable_and_stays_in_bin(tmp_path: Path) -> None:
+    for bad in ("target_jsonl", "target_jsonl:main()", "os:system; rm", ":main", "a b:main"):
+        with pytest.raises(ValidationError):
+            TargetDef(package="p", version="1", executable="p", entry_point=bad)
+    assert (
+        TargetDef(package="p", version="1", executable="p", entry_point="a.b:C.cli").entry_point
+        == "a.b:C.cli"
+    )
+    with pytest.raises(ValueError, match="not a file name"):
+        write_entry_point(tmp_path, "../escape", "target_jsonl:main")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_pip_environment_passes_pip_settings_and_nothing_secret() -> None:
@@ -246,6 +262,18 @@ async def test_collections_aliases_are_restored_in_that_venv_only(tmp_path: Path
     plain = _imports_collections_mapping(cached.path(JSONL))
     assert plain.returncode != 0
     assert "cannot import name 'Mapping' from 'collections'" in plain.stderr
+
+
+@pytest.mark.slow
+async def test_entry_point_becomes_the_executable_when_the_package_declares_none(tmp_path: Path) -> None:
+    """A plugin whose console script is not the executable named (as a package that declares
+    none) gets ``bin/<executable>`` written from ``entry_point``, and that script runs its CLI."""
+    named = JSONL.model_copy(update={"executable": "lockstitch-jsonl", "entry_point": "target_jsonl:main"})
+    plugins = Plugins(tmp_path)
+    executable = await plugins.ensure(named)
+    assert executable == plugins.path(named) / "bin" / "lockstitch-jsonl"
+    assert plugins.is_installed(named)
+    _runs(executable, "lockstitch-jsonl")
 
 
 @pytest.mark.slow

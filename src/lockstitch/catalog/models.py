@@ -116,6 +116,12 @@ class PluginDef(_Strict):
     # plugin whose exactly pinned dependencies (funcy 1.10, the urllib3 vendored in an old
     # botocore or requests) import them, so no newer release can be put beside it.
     collections_aliases: bool = False
+    # ``module:callable`` for a plugin whose package declares no console script although it has
+    # a CLI (tap-calendly 0.0.3: ``tap_calendly.tap:TapCalendly.cli``): the installer writes
+    # ``bin/<executable>`` calling it, as pip writes a declared one.
+    entry_point: str | None = Field(
+        default=None, pattern=r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$"
+    )
     # singer-sdk plugins take long flags only (--config, --discover...) and support --about/--test.
     sdk: bool = False
     # Stitch property name -> plugin config key; properties not listed are not passed on.

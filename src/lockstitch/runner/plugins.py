@@ -8,7 +8,7 @@
         v
     remove any half-made <root>/<key>/ -> python -m venv -> [pip install <defn.pip>]
         -> pip install <package>==<version> <extra_requirements> -> [collections aliases hook]
-    -> executable there?
+    -> [entry-point script] -> executable there?
         -> write <root>/<key>/.installed (last, atomically: only a finished venv has one)
 
 The key names the package, the version and a hash of every requirement, so a changed pin gets a
@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lockstitch.catalog.models import PluginDef
+from lockstitch.runner import venv_hooks
 
 if TYPE_CHECKING:
     from lockstitch.config import Settings
@@ -74,23 +75,6 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._+-]")
 _ERROR_TAIL = 3
 _PLAIN_TAIL = 5
 _MAX_MESSAGE = 800
-# ``collections_aliases``: site.py executes a .pth file's ``import`` lines at every start-up of
-# the venv's Python, so the aliases exist before the plugin's code runs, in that venv only. A .pth
-# of our own name rather than a sitecustomize.py: only the first sitecustomize on sys.path runs
-# (the base Python's or a package's would shadow ours, or ours theirs). The work is in a module
-# because a .pth line runs inside a site.py function, where a comprehension cannot see its names.
-ALIASES_PTH = "lockstitch-collections-aliases.pth"
-ALIASES_MODULE = "_lockstitch_collections_aliases"
-_ALIASES_CODE = """\
-\"\"\"Written by Lockstitch: the collections aliases Python 3.10 removed, for this venv's plugin.\"\"\"
-
-import collections
-import collections.abc
-
-for _name in collections.abc.__all__:
-    if not hasattr(collections, _name):
-        setattr(collections, _name, getattr(collections.abc, _name))
-"""
 
 
 class PluginInstallError(Exception):
@@ -132,6 +116,8 @@ def plugin_key(defn: PluginDef) -> str:
         entries.append("pip-flag:--ignore-requires-python")
     if defn.collections_aliases:
         entries.append("hook:collections-aliases")
+    if defn.entry_point:
+        entries.append(f"entry-point:{defn.entry_point}")
     digest = hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()[:8]
     return f"{_UNSAFE_NAME.sub('_', defn.package)}-{_UNSAFE_NAME.sub('_', defn.version)}-{digest}"
 
@@ -254,8 +240,10 @@ class Plugins:
             await self._run([*pip, defn.pip], f"installing {defn.pip} for {what}", log)
         flags = ["--ignore-requires-python"] if defn.ignore_requires_python else []
         await self._run([*pip, *flags, what, *defn.extra_requirements], f"installing {what}", log)
-        if defn.collections_aliases:
-            _write_aliases_hook(venv, what)
+        if defn.collections_aliases and not venv_hooks.write_collections_aliases(venv):
+            raise PluginInstallError(f"{what}: no single site-packages in {venv} for the collections aliases")
+        if defn.entry_point and not self.executable(defn).exists():
+            venv_hooks.write_entry_point(venv, defn.executable, defn.entry_point)
         if not self.executable(defn).is_file():
             raise PluginInstallError(
                 f"{what} installed but has no executable {defn.executable!r} in {venv / 'bin'}"
@@ -336,14 +324,6 @@ def _remove_now(venv: Path) -> None:
     # The marker goes first: a reader must never see a marker over a venv being deleted.
     (venv / MARKER).unlink(missing_ok=True)
     shutil.rmtree(venv, ignore_errors=True)
-
-
-def _write_aliases_hook(venv: Path, what: str) -> None:
-    found = sorted((venv / "lib").glob("python*/site-packages"))
-    if len(found) != 1:
-        raise PluginInstallError(f"{what}: no single site-packages in {venv} for the collections aliases")
-    (found[0] / f"{ALIASES_MODULE}.py").write_text(_ALIASES_CODE, encoding="utf-8")
-    (found[0] / ALIASES_PTH).write_text(f"import {ALIASES_MODULE}\n", encoding="utf-8")
 
 
 def _write_marker(venv: Path, defn: PluginDef, python: str, seconds: float) -> None:
