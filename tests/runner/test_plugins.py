@@ -76,8 +76,9 @@ def test_key_names_the_plugin_and_changes_with_every_pin() -> None:
         plugin_key(JSONL.model_copy(update={"extra_requirements": ["pip<24.1"]})),
         plugin_key(JSONL.model_copy(update={"collections_aliases": True})),
         plugin_key(JSONL.model_copy(update={"entry_point": "target_jsonl:main"})),
+        plugin_key(JSONL.model_copy(update={"build_constraints": ["setuptools<58"]})),
     }
-    assert len(variants) == 8
+    assert len(variants) == 9
 
 
 def test_entry_point_must_be_a_dotted_module_and_callable_and_stays_in_bin(tmp_path: Path) -> None:
@@ -274,6 +275,19 @@ async def test_entry_point_becomes_the_executable_when_the_package_declares_none
     assert executable == plugins.path(named) / "bin" / "lockstitch-jsonl"
     assert plugins.is_installed(named)
     _runs(executable, "lockstitch-jsonl")
+
+
+@pytest.mark.slow
+async def test_build_constraints_reach_pip(tmp_path: Path) -> None:
+    """``build_constraints`` are constraints pip applies (here one the plugin's own pin cannot
+    meet, so the install fails on it and the half-made venv goes)."""
+    impossible = JSONL.model_copy(update={"build_constraints": ["target-jsonl==0.1.3"]})
+    plugins = Plugins(tmp_path)
+    lines: list[str] = []
+    with pytest.raises(PluginInstallError, match="conflicting dependencies"):
+        await plugins.ensure(impossible, lines.append)
+    assert "The user requested (constraint) target-jsonl==0.1.3" in [line.strip() for line in lines]
+    assert _leftovers(tmp_path) == []
 
 
 @pytest.mark.slow

@@ -116,6 +116,11 @@ class PluginDef(_Strict):
     # plugin whose exactly pinned dependencies (funcy 1.10, the urllib3 vendored in an old
     # botocore or requests) import them, so no newer release can be put beside it.
     collections_aliases: bool = False
+    # Constraints for the build environments pip makes for the plugin's source-only dependencies
+    # (suds-jurko 0.6 and googleads use setuptools' ``use_2to3``, gone in setuptools 58:
+    # ["setuptools<58"]). Passed as PIP_CONSTRAINT, which the venv's pip (23.2, from ensurepip)
+    # applies to build environments too; they also constrain the install itself.
+    build_constraints: list[str] = Field(default_factory=list)
     # ``module:callable`` for a plugin whose package declares no console script although it has
     # a CLI (tap-calendly 0.0.3: ``tap_calendly.tap:TapCalendly.cli``): the installer writes
     # ``bin/<executable>`` calling it, as pip writes a declared one.
