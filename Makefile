@@ -59,6 +59,7 @@ services:
 ## tap once into CATALOG_PLUGINS, kept between runs; the first run takes the longest).
 CATALOG_PLUGINS ?= $(HOME)/.cache/lockstitch-catalog/plugins
 catalog: install
+	@scripts/ensure-build-packages.sh  # tap-workday-raas's ijson builds its C backend against libyajl-dev
 	LOCKSTITCH_RUNNER__PLUGINS_DIR=$(CATALOG_PLUGINS) $(BIN)/lockstitch catalog verify --all --jobs 3 --write docs/catalog.md
 
 ## API throughput, token refreshes and replication as ratios (~35 minutes; replication ~25 of them).

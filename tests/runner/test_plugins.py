@@ -39,10 +39,10 @@ def _pip_ran(lines: list[str]) -> int:
     return sum(line.startswith(INSTALLED_LINE) for line in lines)
 
 
-def _runs(executable: Path) -> None:
+def _runs(executable: Path, prog: str = "target-jsonl") -> None:
     result = subprocess.run([executable, "--help"], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
-    assert "usage: target-jsonl" in result.stdout
+    assert f"usage: {prog}" in result.stdout
 
 
 def _leftovers(root: Path) -> list[str]:
@@ -72,8 +72,11 @@ def test_key_names_the_plugin_and_changes_with_every_pin() -> None:
         plugin_key(JSONL.model_copy(update={"extra_requirements": ["six==1.16.0", "pytz==2024.1"]})),
         plugin_key(JSONL.model_copy(update={"pip": "pip<24.1"})),
         plugin_key(JSONL.model_copy(update={"extra_requirements": ["pip<24.1"]})),
+        plugin_key(JSONL.model_copy(update={"collections_aliases": True})),
+        plugin_key(JSONL.model_copy(update={"entry_point": "target_jsonl:main"})),
+        plugin_key(JSONL.model_copy(update={"build_constraints": ["setuptools<58"]})),
     }
-    assert len(variants) == 6
+    assert len(variants) == 9
 
 
 def test_pip_environment_passes_pip_settings_and_nothing_secret() -> None:

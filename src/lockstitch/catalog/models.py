@@ -90,6 +90,11 @@ class ConfigMapping(_Strict):
     # host through an SSH tunnel, so the bastion resolves it, not Lockstitch.
     verified_by: str | None = None
     tunnelled_by: str | None = None
+    # For a property holding a JSON array of objects (Workday RaaS's ``reports``: a string of
+    # [{"report_name": ..., "report_url": ...}]) whose listed fields are URLs the plugin connects
+    # to: each one goes through the outbound policy like a ``url`` (its name kept, TLS); the value
+    # itself is converted as ``convert`` says.
+    url_fields: list[str] = Field(default_factory=list)
 
 
 class PluginDef(_Strict):
@@ -106,6 +111,22 @@ class PluginDef(_Strict):
     # plugin shown to work on that Python (its YAML says how), whose maintainers capped it
     # without a reason that applies (pipelinewise-target-s3-csv 2.0.0: "<3.11").
     ignore_requires_python: bool = False
+    # Restore the ``collections.Mapping``/``Sequence``/... aliases that Python 3.10 removed, in
+    # this plugin's venv only (a start-up hook in its site-packages, ``runner.plugins``): for a
+    # plugin whose exactly pinned dependencies (funcy 1.10, the urllib3 vendored in an old
+    # botocore or requests) import them, so no newer release can be put beside it.
+    collections_aliases: bool = False
+    # Constraints for the build environments pip makes for the plugin's source-only dependencies
+    # (suds-jurko 0.6 and googleads use setuptools' ``use_2to3``, gone in setuptools 58:
+    # ["setuptools<58"]). Passed as PIP_CONSTRAINT, which the venv's pip (23.2, from ensurepip)
+    # applies to build environments too; they also constrain the install itself.
+    build_constraints: list[str] = Field(default_factory=list)
+    # ``module:callable`` for a plugin whose package declares no console script although it has
+    # a CLI (tap-calendly 0.0.3: ``tap_calendly.tap:TapCalendly.cli``): the installer writes
+    # ``bin/<executable>`` calling it, as pip writes a declared one.
+    entry_point: str | None = Field(
+        default=None, pattern=r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$"
+    )
     # singer-sdk plugins take long flags only (--config, --discover...) and support --about/--test.
     sdk: bool = False
     # Stitch property name -> plugin config key; properties not listed are not passed on.

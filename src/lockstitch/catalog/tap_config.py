@@ -63,27 +63,60 @@ def build_config(
 async def check_addresses(
     policy: OutboundPolicy, mapping: Mapping[str, ConfigMapping], values: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Every host and URL the mapping hands a plugin, through the outbound policy: returns the
-    values to use instead (a host becomes the address that was checked). Raises ``ConfigError``
-    with the uniform message when one is refused, before any plugin runs."""
+    """Every host and URL the mapping hands a plugin (``url_fields`` inside JSON-array properties
+    included), through the outbound policy: returns the values to use instead (a host becomes the
+    address that was checked). Raises ``ConfigError`` with the uniform message when one is
+    refused, before any plugin runs."""
     replaced: dict[str, Any] = {}
     for name, target in mapping.items():
         value = values.get(name)
-        if target.convert not in ("host", "tls-host", "url") or value is None or value == "":
+        if value is None or value == "":
+            continue
+        for url in _embedded_urls(name, value, target.url_fields):
+            await _check(policy, _url_host(name, url))
+        if target.convert not in ("host", "tls-host", "url"):
             continue
         if target.tunnelled_by and _is_true(values.get(target.tunnelled_by)):
             continue  # the bastion resolves it; the tunnel's own host is checked instead
         text = str(value)
-        host = _url_host(name, text) if target.convert == "url" else text
-        try:
-            checked = await policy.check(host)
-        except Refused:
-            # Host-less, as a plugin's own failure to connect reads (runner.messages): a partner
-            # cannot tell a refused address from a closed port.
-            raise ConfigError(unreachable()) from None
+        checked = await _check(policy, _url_host(name, text) if target.convert == "url" else text)
         if target.convert == "host" and not (target.verified_by and _is_true(values.get(target.verified_by))):
-            replaced[name] = checked.address
+            replaced[name] = checked
     return replaced
+
+
+async def _check(policy: OutboundPolicy, host: str) -> str:
+    """The address the policy checked ``host`` at, or ``ConfigError`` with the uniform message."""
+    try:
+        checked = await policy.check(host)
+    except Refused:
+        # Host-less, as a plugin's own failure to connect reads (runner.messages): a partner
+        # cannot tell a refused address from a closed port.
+        raise ConfigError(unreachable()) from None
+    return checked.address
+
+
+def _embedded_urls(name: str, value: Any, fields: list[str]) -> list[str]:
+    """The ``url_fields`` of each object in a JSON-array property (empty when none are declared)."""
+    if not fields:
+        return []
+    shape = ConfigError(f"property {name} must be a JSON array of objects")
+    try:
+        items = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        raise shape from None
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise shape
+    urls = []
+    for item in items:
+        for field in fields:
+            url = item.get(field)
+            if url is None:
+                continue  # the plugin's own complaint: nothing to connect to
+            if not isinstance(url, str):
+                raise ConfigError(f"property {name}: each {field} must be an absolute http(s) URL")
+            urls.append(url)
+    return urls
 
 
 def _url_host(name: str, url: str) -> str:

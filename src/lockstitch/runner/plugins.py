@@ -7,7 +7,8 @@
         |  no
         v
     remove any half-made <root>/<key>/ -> python -m venv -> [pip install <defn.pip>]
-        -> pip install <package>==<version> <extra_requirements> -> executable there?
+        -> pip install <package>==<version> <extra_requirements> -> [collections aliases hook]
+    -> [entry-point script] -> executable there?
         -> write <root>/<key>/.installed (last, atomically: only a finished venv has one)
 
 The key names the package, the version and a hash of every requirement, so a changed pin gets a
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lockstitch.catalog.models import PluginDef
+from lockstitch.runner import venv_hooks
 
 if TYPE_CHECKING:
     from lockstitch.config import Settings
@@ -112,6 +114,11 @@ def plugin_key(defn: PluginDef) -> str:
         entries.append(f"pip-first:{defn.pip}")
     if defn.ignore_requires_python:
         entries.append("pip-flag:--ignore-requires-python")
+    if defn.collections_aliases:
+        entries.append("hook:collections-aliases")
+    if defn.entry_point:
+        entries.append(f"entry-point:{defn.entry_point}")
+    entries += [f"build-constraint:{c}" for c in defn.build_constraints]
     digest = hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()[:8]
     return f"{_UNSAFE_NAME.sub('_', defn.package)}-{_UNSAFE_NAME.sub('_', defn.version)}-{digest}"
 
@@ -233,14 +240,28 @@ class Plugins:
         if defn.pip:
             await self._run([*pip, defn.pip], f"installing {defn.pip} for {what}", log)
         flags = ["--ignore-requires-python"] if defn.ignore_requires_python else []
-        await self._run([*pip, *flags, what, *defn.extra_requirements], f"installing {what}", log)
+        extra_env = {}
+        if defn.build_constraints:
+            constraints = venv / "lockstitch-build-constraints.txt"
+            constraints.write_text("".join(f"{c}\n" for c in defn.build_constraints), encoding="utf-8")
+            extra_env["PIP_CONSTRAINT"] = str(constraints)
+        await self._run([*pip, *flags, what, *defn.extra_requirements], f"installing {what}", log, extra_env)
+        if defn.collections_aliases and not venv_hooks.write_collections_aliases(venv):
+            raise PluginInstallError(f"{what}: no single site-packages in {venv} for the collections aliases")
+        if defn.entry_point and not self.executable(defn).exists():
+            venv_hooks.write_entry_point(venv, defn.executable, defn.entry_point)
         if not self.executable(defn).is_file():
             raise PluginInstallError(
                 f"{what} installed but has no executable {defn.executable!r} in {venv / 'bin'}"
             )
 
-    async def _run(self, argv: Sequence[str], doing: str, log: Log) -> None:
+    async def _run(
+        self, argv: Sequence[str], doing: str, log: Log, extra_env: Mapping[str, str] | None = None
+    ) -> None:
         env = pip_environment(os.environ if self._environ is None else self._environ)
+        for name, value in (extra_env or {}).items():
+            # An operator's own constraints (PIP_CONSTRAINT takes several files) still apply.
+            env[name] = f"{env[name]} {value}" if env.get(name) else value
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
