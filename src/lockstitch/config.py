@@ -216,6 +216,9 @@ class Settings(BaseSettings):
 
     env: Literal["development", "test", "production"] = "production"
     home: Path = Path(".lockstitch")
+    # Where start-up keeps the parsed catalogue (catalog.parse_cache); default: the user's cache
+    # ($XDG_CACHE_HOME or ~/.cache)/lockstitch, so a fresh home starts as fast as an old one.
+    cache_dir: Path | None = None
     database_url: str | None = None
     config: Path | None = None
     encryption_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -319,6 +322,12 @@ class Settings(BaseSettings):
     @property
     def plugins_dir(self) -> Path:
         return self.runner.plugins_dir or self.home / "plugins"
+
+    @property
+    def catalog_cache_dir(self) -> Path:
+        if self.cache_dir is not None:
+            return self.cache_dir
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lockstitch"
 
     @property
     def is_sqlite(self) -> bool:

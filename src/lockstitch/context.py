@@ -62,7 +62,7 @@ def build_context(
     """Fails fast (``ConfigurationError``) on a missing key or a bad catalogue file. ``resolver``
     replaces DNS for the outbound policy (tests: names that lead to internal addresses)."""
     keyring = settings.keyring
-    catalog = catalog or load_catalog(settings.source_type_dirs, settings.home / "cache")
+    catalog = catalog or load_catalog(settings.source_type_dirs, settings.catalog_cache_dir)
     outbound = OutboundPolicy(
         allow_private=settings.allow_private_addresses,
         allowed_hosts=settings.network.allowed_hosts,
