@@ -33,6 +33,19 @@ async def gate(policy: OutboundPolicy, host: str) -> Checked | None:
         return None
 
 
+async def address_or_outcome(
+    policy: OutboundPolicy, host: str, port_text: str, log: list[str]
+) -> Checked | Outcome:
+    """Every probe's first step: the port must be a TCP port and the host must pass the outbound
+    policy. The checked address to connect to, or the outcome that ends the probe."""
+    if (refused := bad_port(port_text, log)) is not None:
+        return refused
+    checked = await gate(policy, host)
+    if checked is None:
+        return unreachable_outcome(host, port_text, log)
+    return checked
+
+
 def unreachable_outcome(host: str, port: int | str, log: list[str], reason: str | None = None) -> Outcome:
     """The one message for anything short of the server answering (a check is no port scanner)."""
     if reason is not None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pymysql
 
-from lockstitch.destinations.probes.base import Outcome, bad_port, gate, unreachable_outcome
+from lockstitch.destinations.probes.base import Outcome, address_or_outcome, unreachable_outcome
 from lockstitch.kit.outbound import OutboundPolicy
 
 # CR_* codes: errors the client raises itself, before or without a server's answer.
@@ -44,11 +44,9 @@ async def probe_mysql(
     port_text = str(properties.get("port") or "3306")
     user = str(properties.get("username") or "")
     log = [f"connecting to MySQL at {host}:{port_text} as {user}"]
-    if (refused := bad_port(port_text, log)) is not None:
-        return refused
-    checked = await gate(policy, host)
-    if checked is None:
-        return unreachable_outcome(host, port_text, log)
+    checked = await address_or_outcome(policy, host, port_text, log)
+    if isinstance(checked, Outcome):
+        return checked
     password = secrets.get("password")
     tls = properties.get("ssl") == "true"
     try:

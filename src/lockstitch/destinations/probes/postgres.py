@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from lockstitch.destinations.probes.base import Outcome, bad_port, gate, unreachable_outcome
+from lockstitch.destinations.probes.base import Outcome, address_or_outcome, unreachable_outcome
 from lockstitch.kit.outbound import OutboundPolicy
 
 
@@ -33,11 +33,9 @@ async def probe_postgres(
     database = str(properties.get("database") or "")
     where = f"{host}:{port_text}/{database}"
     log = [f"connecting to {server} at {where} as {user}"]
-    if (refused := bad_port(port_text, log)) is not None:
-        return refused
-    checked = await gate(policy, host)
-    if checked is None:
-        return unreachable_outcome(host, port_text, log)
+    checked = await address_or_outcome(policy, host, port_text, log)
+    if isinstance(checked, Outcome):
+        return checked
     password = secrets.get("password")
     try:
         async with asyncio.timeout(seconds):

@@ -14,7 +14,7 @@ import struct
 from collections.abc import Mapping
 from typing import Any
 
-from lockstitch.destinations.probes.base import Outcome, bad_port, gate, unreachable_outcome
+from lockstitch.destinations.probes.base import Outcome, address_or_outcome, unreachable_outcome
 from lockstitch.kit.outbound import OutboundPolicy
 
 _PRELOGIN = 0x12
@@ -60,11 +60,9 @@ async def probe_tds(
     host = str(properties.get("host") or "")
     port_text = str(properties.get("port") or "1433")
     log = [f"connecting to {server} at {host}:{port_text}"]
-    if (refused := bad_port(port_text, log)) is not None:
-        return refused
-    checked = await gate(policy, host)
-    if checked is None:
-        return unreachable_outcome(host, port_text, log)
+    checked = await address_or_outcome(policy, host, port_text, log)
+    if isinstance(checked, Outcome):
+        return checked
     try:
         async with asyncio.timeout(seconds):
             reader, writer = await asyncio.open_connection(checked.address, int(port_text))

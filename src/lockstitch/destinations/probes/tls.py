@@ -17,7 +17,7 @@ import ssl
 from collections.abc import Mapping
 from typing import Any
 
-from lockstitch.destinations.probes.base import Outcome, bad_port, gate, unreachable_outcome
+from lockstitch.destinations.probes.base import Outcome, address_or_outcome, unreachable_outcome
 from lockstitch.kit.outbound import OutboundPolicy
 
 # jdbc:spark://<host>:<port>/default;... (Stitch's example) or jdbc:databricks://<host>:<port>/...
@@ -46,11 +46,9 @@ async def probe_tls(
     context: ssl.SSLContext | None = None,
 ) -> Outcome:
     log = [f"connecting to {service} at {host}:{port_text} (TLS)"]
-    if (refused := bad_port(port_text, log)) is not None:
-        return refused
-    checked = await gate(policy, host)
-    if checked is None:
-        return unreachable_outcome(host, port_text, log)
+    checked = await address_or_outcome(policy, host, port_text, log)
+    if isinstance(checked, Outcome):
+        return checked
     try:
         async with asyncio.timeout(seconds):
             _reader, writer = await asyncio.open_connection(
