@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from lockstitch.catalog.models import ConfigMapping
+from lockstitch.catalog.models import ConfigMapping, TokenRelayDef
 from lockstitch.kit.outbound import OutboundPolicy, Refused, unreachable
 from lockstitch.kit.paths import PathRefusedError, confine_glob
 
@@ -57,6 +57,33 @@ def build_config(
         if value is None or value == "":
             continue
         _put(config, target.key.split("."), _convert(name, value, target.convert, files))
+    return config
+
+
+def relayed_config(
+    relay: TokenRelayDef,
+    mapping: Mapping[str, ConfigMapping],
+    settings: Mapping[str, Any],
+    values: Mapping[str, Any],
+    *,
+    files: LocalFiles | None,
+    relay_url: str,
+    client_id: str,
+    client_secret: str,
+    refresh_token: str,
+) -> dict[str, Any]:
+    """The config of a tap pointed at a token relay (``runner.token_relay``): the relay's
+    settings over the type's, the mapped values, then the relay's URL and throwaway client in
+    the keys the type names. One rule for real runs and the catalogue verifier."""
+    config = build_config(mapping, {**settings, **relay.settings}, values, files=files)
+    config.update(
+        {
+            relay.token_url_key: relay_url,
+            relay.client_id_key: client_id,
+            relay.client_secret_key: client_secret,
+            relay.refresh_token_key: refresh_token,
+        }
+    )
     return config
 
 

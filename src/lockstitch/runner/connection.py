@@ -25,7 +25,7 @@ from typing import Any
 from lockstitch.catalog import s3_access
 from lockstitch.catalog.models import ConfigMapping, TapDef
 from lockstitch.catalog.source_type import SourceType
-from lockstitch.catalog.tap_config import LocalFiles, build_config, check_addresses
+from lockstitch.catalog.tap_config import LocalFiles, build_config, check_addresses, relayed_config
 from lockstitch.context import Context
 from lockstitch.models import Source
 from lockstitch.oauth.lifecycle import TokenEngine
@@ -86,15 +86,15 @@ async def tap_connection(
         return vended.access_token, vended.expires_at
 
     async with token_relay(fresh, secrets) as relay:
-        spec = tap.token_relay
-        settings.update(spec.settings)
-        config = build_config(mapping, settings, values, files=files)
-        config.update(
-            {
-                spec.token_url_key: relay.url,
-                spec.client_id_key: relay.client_id,
-                spec.client_secret_key: relay.client_secret,
-                spec.refresh_token_key: relay.refresh_token,
-            }
+        config = relayed_config(
+            tap.token_relay,
+            mapping,
+            settings,
+            values,
+            files=files,
+            relay_url=relay.url,
+            client_id=relay.client_id,
+            client_secret=relay.client_secret,
+            refresh_token=relay.refresh_token,
         )
         yield TapConnection(config, relay, env)

@@ -33,7 +33,7 @@ from typing import Any
 from lockstitch.catalog.models import ConfigMapping, TapDef
 from lockstitch.catalog.source_type import SourceType
 from lockstitch.catalog.synthetic import UNREACHABLE_HOST, UNREACHABLE_PORT, synthetic_form
-from lockstitch.catalog.tap_config import ConfigError, LocalFiles, build_config
+from lockstitch.catalog.tap_config import ConfigError, LocalFiles, build_config, relayed_config
 from lockstitch.runner.messages import final_reason, never_reached_a_server
 from lockstitch.runner.plugins import PluginInstallError, Plugins
 from lockstitch.runner.process import Finished, run_plugin
@@ -159,25 +159,25 @@ def tap_config_for(source_type: SourceType, tap: TapDef) -> dict[str, Any]:
     system = source_type.system_values(account_id=1, source_id=1)
     values = {name: as_string(value) for name, value in {**system, **form}.items()}
     mapping: dict[str, ConfigMapping] = dict(tap.config)
-    settings = dict(tap.settings)
-    if source_type.definition.oauth is not None and tap.access_token_key:
-        values["access_token"] = "lockstitch-verify-access-token"  # noqa: S105 - a dummy
-        mapping["access_token"] = ConfigMapping(key=tap.access_token_key)
-    relay = tap.token_relay
-    if relay is not None:
-        settings.update(relay.settings)
     with tempfile.TemporaryDirectory(prefix="lockstitch-verify-files-") as root:
-        config = build_config(mapping, settings, values, files=LocalFiles(Path(root)))
-    if relay is not None:
-        config.update(
-            {
-                relay.token_url_key: f"{DEAD_PROXY}/token",
-                relay.client_id_key: "lockstitch-verify",
-                relay.client_secret_key: "lockstitch-verify",
-                relay.refresh_token_key: "lockstitch-verify",
-            }
-        )
-    return config
+        files = LocalFiles(Path(root))
+        if tap.token_relay is not None:
+            dummy = "lockstitch-verify"
+            return relayed_config(
+                tap.token_relay,
+                mapping,
+                tap.settings,
+                values,
+                files=files,
+                relay_url=f"{DEAD_PROXY}/token",
+                client_id=dummy,
+                client_secret=dummy,
+                refresh_token=dummy,
+            )
+        if source_type.definition.oauth is not None and tap.access_token_key:
+            values["access_token"] = "lockstitch-verify-access-token"  # noqa: S105 - a dummy
+            mapping["access_token"] = ConfigMapping(key=tap.access_token_key)
+        return build_config(mapping, tap.settings, values, files=files)
 
 
 def classify(finished: Finished, time_limit: float) -> tuple[Outcome, str]:
